@@ -74,3 +74,28 @@ class Page:
             if k.lower() == name:
                 return v
         return None
+
+
+@dataclass(frozen=True)
+class FetchRow:
+    """One fetch attempt as the store records it (table ``fetches``).
+    ``outcome``: "new" / "updated" / "unchanged" (filled in by Store.save
+    when left None), "not_modified" (a 304), "error", or another short word."""
+    url: str
+    fetched_at: str
+    status: int | None = None
+    outcome: str | None = None
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    bytes: int = 0
+    elapsed: float = 0.0
+
+    @classmethod
+    def from_page(cls, page: "Page", outcome: str | None = None) -> "FetchRow":
+        """The fetch row of a fetched page (304s get outcome "not_modified")."""
+        if outcome is None and page.not_modified:
+            outcome = "not_modified"
+        return cls(url=page.url, fetched_at=page.fetched_at, status=page.status, outcome=outcome,
+                   etag=page.etag, last_modified=page.last_modified, bytes=page.bytes,
+                   elapsed=page.elapsed)

@@ -1,0 +1,424 @@
+"""The SQLite store: articles, fetch history, sources, site template memory,
+near-duplicate links and full-text search. See ``Store``."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from ..errors import ReadOnlyQuery, StoreError
+from ..models import ARTICLE_FIELDS, Article, FetchRow
+from ..textkeys import content_hash, normalize_text
+from ..urls import domain_of, normalize_url
+from . import sketch
+from .schema import SCHEMA_VERSION, migrate, user_version
+
+BUSY_TIMEOUT_MS = 5000        # readers and writers wait this long for a lock
+TEMPLATE_MIN_PAGES = 3        # a paragraph on this many pages of a site is template
+_ARTICLE_COLS = ("id", "norm_url", *ARTICLE_FIELDS, "first_seen", "updated_at", "story_id")
+_INSERT_ARTICLE = (f"INSERT INTO articles ({', '.join(_ARTICLE_COLS)}) "
+                   f"VALUES ({', '.join('?' * len(_ARTICLE_COLS))})")
+_UPDATE_ARTICLE = (f"UPDATE articles SET {', '.join(f'{c} = ?' for c in ARTICLE_FIELDS)}, "
+                   "updated_at = ?, story_id = ? WHERE id = ?")
+_FETCH_COLS = ("url", "status", "outcome", "error", "etag", "last_modified", "bytes", "elapsed",
+               "fetched_at")
+_INSERT_FETCH = f"INSERT INTO fetches ({', '.join(_FETCH_COLS)}) VALUES ({', '.join('?' * 9)})"
+_JSON_FIELDS = ("authors", "removed")
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What Store.save did: the article's row id, "new" / "updated" /
+    "unchanged", and the story (group of near-duplicate copies) it belongs to."""
+    id: int
+    status: str
+    story_id: int | None
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _connect(target: str, *, uri: bool = False) -> sqlite3.Connection:
+    try:
+        conn = sqlite3.connect(target, uri=uri, isolation_level=None,
+                               timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open database {target}: {exc}") from exc
+    return conn
+
+
+class Store:
+    """An SQLite file of clean articles.
+
+    ``Store(path)`` opens or creates the file for writing (WAL, busy timeout,
+    foreign keys) and migrates an older schema; ``Store.open_readonly(path)``
+    opens an existing file read-only for search, query, export and show.
+    Every ``save`` is one transaction: the article, its fetch row, the site
+    template counts and the near-duplicate links are written together or not
+    at all, so a kill -9 never leaves half an article.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, _conn: sqlite3.Connection | None = None):
+        self.path = os.fspath(path)
+        self.readonly = _conn is not None
+        if _conn is not None:
+            self.conn = _conn
+            return
+        self.conn = _connect(self.path)
+        try:
+            self.conn.execute("PRAGMA journal_mode = WAL")
+            self.conn.execute("PRAGMA synchronous = NORMAL")  # WAL: safe against crashes/kill -9
+            self.conn.execute("PRAGMA foreign_keys = ON")
+            migrate(self.conn)
+        except sqlite3.Error as exc:
+            self.conn.close()
+            raise StoreError(f"cannot open database {self.path}: {exc}") from exc
+
+    @classmethod
+    def open_readonly(cls, path: str | os.PathLike) -> "Store":
+        """Open an existing file read-only (sqlite URI mode=ro and
+        PRAGMA query_only). A missing file is a StoreError, never created.
+        A file from an older release is migrated first."""
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise StoreError(f"no database at {path}")
+        conn = _connect(f"file:{_uri_path(path)}?mode=ro", uri=True)
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            version = user_version(conn)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"{path} is not a scraper database: {exc}") from exc
+        if version < SCHEMA_VERSION:
+            conn.close()
+            cls(path).close()  # one-off upgrade of an older file, then read-only again
+            return cls.open_readonly(path)
+        return cls(path, _conn=conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # ---- writing -------------------------------------------------------
+    def save(self, article: Article, fetch: FetchRow | None = None, *,
+             now: str | None = None) -> SaveResult:
+        """Insert or update one article (keyed by its normalised URL) with
+        its fetch row, template counts and near-duplicate link, in one
+        transaction. A changed page keeps its row id and bumps updated_at;
+        the same content_hash gives "unchanged"."""
+        return self.save_many([(article, fetch)], now=now)[0]
+
+    def save_many(self, items: Iterable[tuple[Article, FetchRow | None]], *,
+                  now: str | None = None) -> list[SaveResult]:
+        """Like save for many articles in ONE transaction (fast bulk loads)."""
+        now = now or utcnow()
+        try:
+            with self.transaction() as conn:
+                return [_save_one(conn, art, fetch, now) for art, fetch in items]
+        except sqlite3.Error as exc:
+            raise StoreError(f"could not save: {exc}") from exc
+
+    def record_fetch(self, fetch: FetchRow) -> None:
+        """Record a fetch that stored no article (an error, a 304...)."""
+        try:
+            with self.transaction() as conn:
+                _insert_fetch(conn, fetch, fetch.outcome or "error")
+        except sqlite3.Error as exc:
+            raise StoreError(f"could not record fetch: {exc}") from exc
+
+    def update_source(self, name: str, kind: str | None = None, url: str | None = None, *,
+                      ok: bool = True, error: str | None = None,
+                      state: Mapping[str, Any] | None = None, now: str | None = None) -> None:
+        """Record a run of a source: last_run, and last_ok or last_error;
+        ``state`` (feed validators, last entry date...) replaces the stored
+        state when given."""
+        now = now or utcnow()
+        state_json = json.dumps(state, ensure_ascii=False) if state is not None else None
+        sql = """INSERT INTO sources (name, kind, url, last_run, last_ok, last_error, state)
+                 VALUES (:name, :kind, :url, :now, :ok_at, :error, :state)
+                 ON CONFLICT(name) DO UPDATE SET
+                   kind = coalesce(:kind, kind), url = coalesce(:url, url), last_run = :now,
+                   last_ok = coalesce(:ok_at, last_ok),
+                   last_error = CASE WHEN :ok THEN NULL ELSE :error END,
+                   state = coalesce(:state, state)"""
+        params = dict(name=name, kind=kind, url=url, now=now, ok=ok, ok_at=now if ok else None,
+                      error=None if ok else (error or "failed"), state=state_json)
+        try:
+            with self.transaction() as conn:
+                conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise StoreError(f"could not update source {name}: {exc}") from exc
+
+    # ---- lookups used while scraping -------------------------------------
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        """(etag, last_modified) of the latest successful fetch of url, for a
+        conditional request; (None, None) if there is none."""
+        row = self.conn.execute(
+            "SELECT etag, last_modified FROM fetches WHERE url = ? AND outcome != 'error' "
+            "AND (etag IS NOT NULL OR last_modified IS NOT NULL) ORDER BY id DESC LIMIT 1",
+            (url,)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def has_url(self, url: str) -> bool:
+        """Whether an article with this (normalised) URL is stored."""
+        return self.conn.execute("SELECT 1 FROM articles WHERE norm_url = ?",
+                                 (normalize_url(url),)).fetchone() is not None
+
+    def template_keys(self, site: str, min_pages: int = TEMPLATE_MIN_PAGES) -> frozenset[str]:
+        """paragraph_key()s seen on at least ``min_pages`` distinct pages of a
+        site. ``site``: a URL or domain of the site (or its site name); pass
+        the result to ``scraper.cleaner.clean(..., template_keys=...)``."""
+        keys = _site_keys(self.conn, site)
+        rows = self.conn.execute(
+            f"SELECT key FROM site_paragraphs WHERE pages >= ? AND site IN "
+            f"({', '.join('?' * len(keys))})", (min_pages, *keys))
+        return frozenset(r[0] for r in rows)
+
+    def source_state(self, name: str) -> dict[str, Any] | None:
+        """The stored row of a source (state parsed from JSON), or None."""
+        row = _dict_rows(self.conn.execute("SELECT * FROM sources WHERE name = ?", (name,)))
+        row = next(row, None)
+        if row is not None:
+            row["state"] = json.loads(row["state"]) if row["state"] else {}
+        return row
+
+    # ---- reading ---------------------------------------------------------
+    def get(self, url_or_id: str | int) -> dict[str, Any] | None:
+        """One record by row id or URL (requested, final or canonical)."""
+        key = str(url_or_id).strip()
+        if key.isdigit():
+            rows = self.conn.execute("SELECT * FROM articles WHERE id = ?", (int(key),))
+        else:
+            rows = self.conn.execute(
+                "SELECT * FROM articles WHERE norm_url = ? UNION ALL SELECT * FROM articles "
+                "WHERE final_url = ? OR canonical_url = ? LIMIT 1", (normalize_url(key), key, key))
+        return next(map(_record, _dict_rows(rows)), None)
+
+    def search(self, query: str, *, site: str | None = None, language: str | None = None,
+               since: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """Full-text search, best match first, each hit with a snippet.
+        The user's words are quoted (no FTS syntax is interpreted), so any
+        input gives results or a StoreError, never an injection."""
+        from .read import search
+        return search(self.conn, query, site=site, language=language, since=since, limit=limit)
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None
+              ) -> tuple[list[str], Iterator[tuple]]:
+        """Run one read-only SQL statement with bound parameters: (columns,
+        rows). Any write is refused with ReadOnlyQuery."""
+        from .read import query
+        return query(self.conn, sql, params or {})
+
+    def export(self, *, since: str | None = None, site: str | None = None,
+               language: str | None = None) -> Iterator[dict[str, Any]]:
+        """Stream matching records (oldest first) as dicts."""
+        from .read import export
+        return export(self.conn, since=since, site=site, language=language)
+
+    def stats(self) -> dict[str, Any]:
+        """Counts by site, language, original_source and fetch outcome."""
+        from .read import stats
+        return stats(self.conn, self.path)
+
+    def copies(self, url_or_id: str | int) -> list[dict[str, Any]]:
+        """The near-duplicate copies (same story) of an article, the original
+        first then by date, each with is_original. StoreError if unknown."""
+        from .read import copies
+        record = self.get(url_or_id)
+        if record is None:
+            raise StoreError(f"no article {url_or_id}")
+        return copies(self.conn, record)
+
+
+def _uri_path(path: str) -> str:
+    from urllib.parse import quote
+    return quote(os.path.abspath(path))
+
+
+def _dict_rows(cursor: sqlite3.Cursor) -> Iterator[dict[str, Any]]:
+    names = [d[0] for d in cursor.description]
+    return (dict(zip(names, row)) for row in cursor)
+
+
+def _record(row: dict[str, Any]) -> dict[str, Any]:
+    for name in _JSON_FIELDS:
+        if isinstance(row.get(name), str):
+            row[name] = json.loads(row[name])
+    return row
+
+
+def _site_keys(conn: sqlite3.Connection, site: str) -> list[str]:
+    """The template-memory keys a site is known under: its domain, or the
+    domains stored for a site name."""
+    site = site.strip()
+    domain = domain_of(site) if "://" in site else site.lower().removeprefix("www.")
+    names = [domain] if domain else []
+    names += [r[0] for r in conn.execute(
+        "SELECT DISTINCT domain FROM articles WHERE site = ? AND domain IS NOT NULL", (site,))]
+    return names or [site]
+
+
+# ---- one save, inside the caller's transaction ----------------------------
+def _insert_fetch(conn: sqlite3.Connection, fetch: FetchRow, outcome: str) -> None:
+    conn.execute(_INSERT_FETCH, (fetch.url, fetch.status, outcome, fetch.error, fetch.etag,
+                                 fetch.last_modified, fetch.bytes, fetch.elapsed, fetch.fetched_at))
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    site: str | None
+    para_keys: tuple[str, ...]
+    signature: Any          # array | None
+
+
+def _prepare(article: Article) -> _Prepared:
+    """Template-memory keys and MinHash signature of an article's text."""
+    body = [normalize_text(p) for p in article.text.split("\n\n") if p.strip()]
+    template = [normalize_text(r.text) for r in article.removed if r.rule == "template"]
+    keys = {hashlib.sha1(n.encode("utf-8")).hexdigest()[:16] for n in body + template if n}
+    site = domain_of(article.url) or article.domain or article.site
+    return _Prepared(site, tuple(sorted(keys)), sketch.signature(" ".join(body)))
+
+
+def _save_one(conn: sqlite3.Connection, article: Article, fetch: FetchRow | None,
+              now: str) -> SaveResult:
+    url = article.url or article.final_url or article.canonical_url
+    if not url:
+        raise StoreError("an article needs a url to be stored")
+    norm = normalize_url(url)
+    chash = article.content_hash or content_hash(article.text)
+    row = conn.execute("SELECT id, content_hash, story_id FROM articles WHERE norm_url = ?",
+                       (norm,)).fetchone()
+    if row and row[1] == chash:
+        status, art_id, story = "unchanged", row[0], row[2]
+    else:
+        status = "updated" if row else "new"
+        art_id, story = _write_article(conn, row, norm, article, chash, now)
+    if fetch is not None:
+        _insert_fetch(conn, fetch, fetch.outcome or status)
+    return SaveResult(art_id, status, story)
+
+
+def _write_article(conn, row, norm, article, chash, now) -> tuple[int, int]:
+    prep = _prepare(article)
+    art_id = row[0] if row else conn.execute(
+        "SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone()[0]
+    old = _old_sketch(conn, art_id) if row else None
+    story = _find_story(conn, art_id, prep.signature)
+    values = _article_values(article, chash)
+    if row:
+        conn.execute(_UPDATE_ARTICLE, (*values, now, story, art_id))
+    else:
+        conn.execute(_INSERT_ARTICLE, (art_id, norm, *values, now, now, story))
+    _store_sketch(conn, art_id, prep, old)
+    return art_id, story
+
+
+def _article_values(article: Article, chash: str) -> list[Any]:
+    record = article.to_dict()
+    record["content_hash"] = chash
+    for name in _JSON_FIELDS:
+        record[name] = json.dumps(record[name], ensure_ascii=False)
+    return [record[f] for f in ARTICLE_FIELDS]
+
+
+def _old_sketch(conn: sqlite3.Connection, art_id: int) -> _Prepared | None:
+    row = conn.execute("SELECT site, para_keys, signature FROM article_sketches "
+                       "WHERE article_id = ?", (art_id,)).fetchone()
+    if row is None:
+        return None
+    return _Prepared(row[0], tuple(json.loads(row[1])), row[2] and sketch.from_blob(row[2]))
+
+
+def _store_sketch(conn: sqlite3.Connection, art_id: int, new: _Prepared,
+                  old: _Prepared | None) -> None:
+    """Adjust the site's paragraph page counts by the difference between the
+    page's old and new paragraphs, and replace its band keys."""
+    old_keys = set(old.para_keys) if old and old.site == new.site else set()
+    if old and old.site != new.site:
+        _count(conn, old.site, old.para_keys, -1)
+    _count(conn, new.site, [k for k in new.para_keys if k not in old_keys], +1)
+    _count(conn, new.site, [k for k in old_keys if k not in set(new.para_keys)], -1)
+    if old and old.signature is not None:
+        conn.executemany("DELETE FROM minhash_bands WHERE key = ? AND article_id = ?",
+                         [(k, art_id) for k in sketch.band_keys(old.signature)])
+    blob = sketch.to_blob(new.signature) if new.signature is not None else None
+    conn.execute("INSERT OR REPLACE INTO article_sketches (article_id, site, para_keys, signature) "
+                 "VALUES (?, ?, ?, ?)", (art_id, new.site, json.dumps(new.para_keys), blob))
+    if new.signature is not None:
+        conn.executemany("INSERT OR IGNORE INTO minhash_bands (key, article_id) VALUES (?, ?)",
+                         [(k, art_id) for k in sketch.band_keys(new.signature)])
+
+
+def _count(conn: sqlite3.Connection, site: str | None, keys: Iterable[str], delta: int) -> None:
+    if not site:
+        return
+    rows = [(site, k, delta) for k in keys]
+    if delta > 0:
+        conn.executemany("INSERT INTO site_paragraphs (site, key, pages) VALUES (?, ?, ?) "
+                         "ON CONFLICT(site, key) DO UPDATE SET pages = pages + excluded.pages", rows)
+    elif rows:
+        conn.executemany("UPDATE site_paragraphs SET pages = pages + ? WHERE site = ? AND key = ?",
+                         [(d, s, k) for s, k, d in rows])
+        conn.execute("DELETE FROM site_paragraphs WHERE site = ? AND pages <= 0", (site,))
+
+
+def _find_story(conn: sqlite3.Connection, art_id: int, sig) -> int:
+    """The story of a new or changed text: the smallest story id among the
+    confirmed near-duplicates (stories bridged by this text are merged), or
+    the article's own id."""
+    if sig is None:
+        return art_id
+    keys = sketch.band_keys(sig)
+    rows = conn.execute(
+        "SELECT s.article_id, s.signature, a.story_id FROM article_sketches s "
+        "JOIN articles a ON a.id = s.article_id WHERE s.article_id IN "
+        f"(SELECT article_id FROM minhash_bands WHERE key IN ({', '.join('?' * len(keys))})) "
+        "AND s.article_id != ?", (*keys, art_id)).fetchall()
+    stories = {story for _, blob, story in rows
+               if blob and sketch.similarity(sig, sketch.from_blob(blob)) >= sketch.THRESHOLD}
+    if not stories:
+        return art_id
+    story = min(stories)
+    others = [s for s in stories if s != story]
+    if others:
+        conn.execute(f"UPDATE articles SET story_id = ? WHERE story_id IN "
+                     f"({', '.join('?' * len(others))})", (story, *others))
+    return story
+
+
+def backfill_sketches(conn: sqlite3.Connection) -> None:
+    """Fill template counts, sketches and story ids for articles stored
+    before schema v3 (used by that migration), oldest first."""
+    rows = conn.execute("SELECT id, url, domain, site, text, removed FROM articles ORDER BY id")
+    for art_id, url, domain, site, text, removed in rows.fetchall():
+        from ..models import Removed
+        rem = tuple(Removed(r["text"], r["rule"]) for r in json.loads(removed or "[]"))
+        prep = _prepare(Article(url=url, text=text or "", domain=domain, site=site, removed=rem))
+        story = _find_story(conn, art_id, prep.signature)
+        conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story, art_id))
+        _store_sketch(conn, art_id, prep, None)

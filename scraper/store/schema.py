@@ -1,0 +1,135 @@
+"""Schema and migrations, keyed by ``PRAGMA user_version``.
+
+``MIGRATIONS[i]`` brings a file from version ``i`` to ``i + 1``. A newer
+release opens an older file by running the missing steps in order, each in
+its own transaction; nothing is dropped. Add a step at the end, never edit
+a released one.
+
+    v1  articles, fetches, sources
+    v2  FTS5 over articles(title, text), kept in sync by triggers
+    v3  site template memory, near-duplicate sketches and bands, story_id
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from ..models import ARTICLE_FIELDS
+
+def _script(conn: sqlite3.Connection, sql: str) -> None:
+    """Run ';'-separated statements inside the caller's transaction
+    (sqlite3's executescript would commit it first)."""
+    for statement in sql.split(";\n"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    cols = ",\n  ".join(f"{f} {'INTEGER' if f == 'word_count' else 'TEXT'}" for f in ARTICLE_FIELDS)
+    _script(conn, f"""
+CREATE TABLE articles (
+  id INTEGER PRIMARY KEY,
+  norm_url TEXT NOT NULL UNIQUE,
+  {cols},
+  first_seen TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX articles_site ON articles(site);
+CREATE INDEX articles_domain ON articles(domain);
+CREATE INDEX articles_language ON articles(language);
+CREATE INDEX articles_published ON articles(published);
+CREATE TABLE fetches (
+  id INTEGER PRIMARY KEY,
+  url TEXT NOT NULL,
+  status INTEGER,
+  outcome TEXT NOT NULL,
+  error TEXT,
+  etag TEXT,
+  last_modified TEXT,
+  bytes INTEGER,
+  elapsed REAL,
+  fetched_at TEXT NOT NULL
+);
+CREATE INDEX fetches_url ON fetches(url, id);
+CREATE TABLE sources (
+  name TEXT PRIMARY KEY,
+  kind TEXT,
+  url TEXT,
+  last_run TEXT,
+  last_ok TEXT,
+  last_error TEXT,
+  state TEXT
+);
+""")
+
+
+def _v2(conn: sqlite3.Connection) -> None:
+    """sqlite-utils commits as it goes here, so this step is idempotent
+    instead of atomic: a rerun replaces a half-made index."""
+    import sqlite_utils  # only here: read-only commands never pay for it
+
+    db = sqlite_utils.Database(conn)
+    db["articles"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True,
+                              replace=True)
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    _script(conn, """
+ALTER TABLE articles ADD COLUMN story_id INTEGER;
+CREATE INDEX articles_story ON articles(story_id);
+CREATE TABLE site_paragraphs (
+  site TEXT NOT NULL,
+  key TEXT NOT NULL,
+  pages INTEGER NOT NULL,
+  PRIMARY KEY (site, key)
+) WITHOUT ROWID;
+CREATE TABLE article_sketches (
+  article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+  site TEXT,
+  para_keys TEXT NOT NULL,
+  signature BLOB
+);
+CREATE TABLE minhash_bands (
+  key INTEGER NOT NULL,
+  article_id INTEGER NOT NULL,
+  PRIMARY KEY (key, article_id)
+) WITHOUT ROWID;
+""")
+    from .core import backfill_sketches  # the store's own code fills rows written by v1/v2
+    backfill_sketches(conn)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def user_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the missing migrations, each in one transaction. Returns the
+    version the file had before. A file newer than this release is refused."""
+    from ..errors import StoreError
+
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        before = user_version(conn)
+    finally:
+        conn.execute("ROLLBACK")
+    if before > SCHEMA_VERSION:
+        raise StoreError(f"database schema v{before} is newer than this scraper (v{SCHEMA_VERSION}); "
+                         "upgrade scraper")
+    for version in range(before, SCHEMA_VERSION):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if user_version(conn) == version:  # another process may have migrated meanwhile
+                MIGRATIONS[version](conn)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return before

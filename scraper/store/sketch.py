@@ -1,0 +1,85 @@
+"""Near-duplicate sketches: one-permutation MinHash over word 3-shingles and
+LSH band keys. Pure functions, stable across processes and Python versions
+(zlib.crc32 and blake2b, never the built-in ``hash`` of strings).
+
+How it works: every distinct 3-word shingle of the normalised text is hashed
+once to 32 bits; the hash picks one of ``BINS`` bins (``h % BINS``) and each
+bin keeps its smallest hash. Two texts agree on a bin with probability close
+to their Jaccard similarity. Bins are grouped into ``BANDS`` bands of
+``ROWS`` bins; a band's key is stored in an indexed table, so finding
+candidate copies is a handful of index lookups whatever the number of
+stored articles. Candidates are then confirmed on the full signature.
+"""
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+from array import array
+
+BINS = 64                 # signature length (one-permutation MinHash bins)
+ROWS = 4                  # bins per band
+BANDS = BINS // ROWS      # 16 band keys per article
+SHINGLE = 3               # words per shingle
+MIN_WORDS = 30            # shorter texts get no sketch (too little to compare)
+THRESHOLD = 0.5           # estimated Jaccard at or above which two texts are copies
+EMPTY = 0xFFFFFFFF        # value of a bin no shingle fell into
+_BAND_STRUCT = struct.Struct(f"<{ROWS}I")
+
+
+def signature(normalized: str) -> array | None:
+    """The MinHash signature (BINS unsigned 32-bit ints) of a normalised
+    text (see scraper.textkeys.normalize_text), or None if it is too short."""
+    words = normalized.encode("utf-8").split()
+    if len(words) < MIN_WORDS:
+        return None
+    shingles = map(b" ".join, zip(*(words[i:] for i in range(SHINGLE))))
+    hashes = sorted(set(map(zlib.crc32, shingles)), reverse=True)
+    mins = dict(zip([h % BINS for h in hashes], hashes))  # last (smallest) wins
+    return array("I", [mins.get(b, EMPTY) for b in range(BINS)])
+
+
+def band_keys(sig: array) -> list[int]:
+    """One signed 64-bit key per band: the band number in the top bits, a
+    56-bit hash of the band's bins below."""
+    keys = []
+    for band in range(BANDS):
+        chunk = _BAND_STRUCT.pack(*sig[band * ROWS:(band + 1) * ROWS])
+        digest = hashlib.blake2b(chunk, digest_size=7).digest()
+        keys.append((band << 56) | int.from_bytes(digest, "big"))
+    return keys
+
+
+def similarity(a: array, b: array) -> float:
+    """Estimated Jaccard similarity of two signatures (share of equal bins,
+    bins empty in both ignored)."""
+    same = total = 0
+    for x, y in zip(a, b):
+        if x == EMPTY and y == EMPTY:
+            continue
+        total += 1
+        same += x == y
+    return same / total if total else 0.0
+
+
+def to_blob(sig: array) -> bytes:
+    """Signature as stored (little-endian uint32s)."""
+    return sig.tobytes() if array("I").itemsize == 4 and _little() else _swap(sig).tobytes()
+
+
+def from_blob(blob: bytes) -> array:
+    """Inverse of to_blob."""
+    sig = array("I")
+    sig.frombytes(blob)
+    return sig if _little() else _swap(sig)
+
+
+def _little() -> bool:
+    import sys
+    return sys.byteorder == "little"
+
+
+def _swap(sig: array) -> array:
+    out = array("I", sig)
+    out.byteswap()
+    return out
