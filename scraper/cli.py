@@ -62,6 +62,170 @@ def _read_file(name: str) -> bytes:
         raise ScraperError(exc.strerror or str(exc)) from exc
 
 
+# ---- store commands (issue 5): read commands open the file read-only and ----
+# ---- import neither trafilatura nor httpx --------------------------------
+_FORMATS = ["table", "jsonl", "csv"]
+
+
+def _db_option(func):
+    return click.option("--db", "db", envvar="SCRAPER_DB", default="scraper.db", show_default=True,
+                        help="SQLite file (env SCRAPER_DB).")(func)
+
+
+def _open_readonly(db: str):
+    from .store import Store
+    try:
+        return Store.open_readonly(db)
+    except ScraperError as exc:
+        raise Fail(str(exc)) from exc
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _print_rows(columns, rows, fmt: str) -> None:
+    """Stream rows as jsonl, csv, or a table (rich on a terminal, tab-separated otherwise)."""
+    if fmt == "jsonl":
+        for row in rows:
+            click.echo(json.dumps(dict(zip(columns, row)), ensure_ascii=False, default=str))
+    elif fmt == "csv":
+        import csv
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(v) for v in row])
+    elif sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*(_cell(v) for v in row))
+        Console().print(table)
+    else:
+        click.echo("\t".join(columns))
+        for row in rows:
+            click.echo("\t".join(_cell(v).replace("\t", " ").replace("\n", " ") for v in row))
+
+
+def _run(func):
+    """Call func, turning library errors into a one-line error and exit 1."""
+    try:
+        return func()
+    except ScraperError as exc:
+        raise Fail(str(exc)) from exc
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--site", help="Only this site name or domain.")
+@click.option("--language", help="Only this language (ISO 639-1, e.g. fr).")
+@click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
+@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(_FORMATS), default="table", show_default=True)
+@_db_option
+def search(query, site, language, since, limit, fmt, db):
+    """Full-text search of titles and texts, best match first, with a snippet.
+    Words are matched literally (all of them); end a word with * for a prefix."""
+    with _open_readonly(db) as store:
+        hits = _run(lambda: store.search(query, site=site, language=language, since=since,
+                                         limit=limit))
+    if fmt == "table":
+        cols = ["id", "site", "language", "published", "title", "snippet"]
+    else:
+        cols = list(hits[0]) if hits else ["id"]
+    _print_rows(cols, ([h[c] for c in cols] for h in hits), fmt)
+
+
+@cli.command()
+@click.argument("sql")
+@click.option("-p", "--param", "params", type=(str, str), multiple=True, metavar="NAME VALUE",
+              help="Bind :NAME to VALUE (repeatable). Values are bound, never interpolated.")
+@click.option("--format", "fmt", type=click.Choice(_FORMATS), default="table", show_default=True)
+@_db_option
+def query(sql, params, fmt, db):
+    """Run one read-only SQL statement on the database (writes are refused)."""
+    with _open_readonly(db) as store:
+        columns, rows = _run(lambda: store.query(sql, dict(params)))
+        _run(lambda: _print_rows(columns, rows, fmt))
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
+              show_default=True)
+@click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
+@click.option("--site", help="Only this site name or domain.")
+@click.option("--language", help="Only this language.")
+@_db_option
+def export(fmt, since, site, language, db):
+    """Stream all matching records, oldest first, as JSON Lines or CSV."""
+    from .store.read import RECORD_FIELDS
+    with _open_readonly(db) as store:
+        records = _run(lambda: store.export(since=since, site=site, language=language))
+        rows = ([r[f] for f in RECORD_FIELDS] for r in records)
+        _run(lambda: _print_rows(list(RECORD_FIELDS), rows, fmt))
+
+
+@cli.command()
+@click.argument("url_or_id")
+@_db_option
+def show(url_or_id, db):
+    """Print one stored record (by URL or row id) as JSON."""
+    with _open_readonly(db) as store:
+        record = _run(lambda: store.get(url_or_id))
+    if record is None:
+        raise Fail(f"no article {url_or_id}")
+    record.pop("norm_url", None)
+    click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@_db_option
+def stats(fmt, db):
+    """Counts by site, language, original_source and fetch outcome."""
+    with _open_readonly(db) as store:
+        data = _run(store.stats)
+    if fmt == "json":
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for key, value in data.items():
+        if isinstance(value, list):
+            click.echo(f"{key}:")
+            for item in value:
+                click.echo(f"  {item['count']:>8}  {_cell(item['value']) or '(none)'}")
+        else:
+            click.echo(f"{key}: {_cell(value)}")
+
+
+@cli.command()
+@click.argument("url_or_id")
+@click.option("--format", "fmt", type=click.Choice(_FORMATS), default="table", show_default=True)
+@_db_option
+def copies(url_or_id, fmt, db):
+    """List the copies of an article (same story on other sites), original first."""
+    with _open_readonly(db) as store:
+        members = _run(lambda: store.copies(url_or_id))
+    cols = ["id", "site", "language", "published", "original_source", "is_original", "url"]
+    _print_rows(cols, ([m[c] for c in cols] for m in members), fmt)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8001, show_default=True)
+@_db_option
+def serve(host, port, db):
+    """Browse the database with Datasette (needs the 'web' extra)."""
+    from .store.web import serve as run_datasette
+    sys.exit(_run(lambda: run_datasette(db, host=host, port=port)))
+# ---- end of store commands -------------------------------------------------
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

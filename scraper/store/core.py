@@ -394,6 +394,8 @@ def _find_story(conn: sqlite3.Connection, art_id: int, sig) -> int:
     if sig is None:
         return art_id
     keys = sketch.band_keys(sig)
+    if not keys:
+        return art_id
     rows = conn.execute(
         "SELECT s.article_id, s.signature, a.story_id FROM article_sketches s "
         "JOIN articles a ON a.id = s.article_id WHERE s.article_id IN "

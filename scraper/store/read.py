@@ -96,6 +96,8 @@ def query(conn: sqlite3.Connection, sql: str, params: Mapping[str, Any]
     denied: list[str] = []
 
     def authorize(action, arg1, arg2, _db, _source):
+        if action == sqlite3.SQLITE_UPDATE and arg1 == "sqlite_master":
+            return sqlite3.SQLITE_OK  # FTS5 connecting its table (never a user write: read-only)
         if action in _WRITE_ACTIONS or (action == sqlite3.SQLITE_PRAGMA and arg2 is not None
                                         and (arg1 or "").lower() not in _READ_PRAGMAS):
             denied.append(arg1 or "")

@@ -41,10 +41,14 @@ def signature(normalized: str) -> array | None:
 
 def band_keys(sig: array) -> list[int]:
     """One signed 64-bit key per band: the band number in the top bits, a
-    56-bit hash of the band's bins below."""
+    56-bit hash of the band's bins below. Bands with an empty bin get no key
+    (short texts would all collide on them)."""
     keys = []
     for band in range(BANDS):
-        chunk = _BAND_STRUCT.pack(*sig[band * ROWS:(band + 1) * ROWS])
+        rows = sig[band * ROWS:(band + 1) * ROWS]
+        if EMPTY in rows:
+            continue
+        chunk = _BAND_STRUCT.pack(*rows)
         digest = hashlib.blake2b(chunk, digest_size=7).digest()
         keys.append((band << 56) | int.from_bytes(digest, "big"))
     return keys

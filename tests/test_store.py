@@ -1,0 +1,218 @@
+"""The SQLite store on real files: upserts, fetch history, sources, template
+memory (wired into the cleaner), migrations, read-only opening."""
+import json
+import sqlite3
+
+import pytest
+from store_helpers import body, fetch_row, make_article
+
+from scraper.errors import StoreError
+from scraper.models import Article, FetchRow, Removed
+from scraper.store import SCHEMA_VERSION, Store
+from scraper.textkeys import content_hash, paragraph_key
+
+
+@pytest.fixture
+def db(tmp_path):
+    return tmp_path / "t.db"
+
+
+def test_new_unchanged_updated_keep_row_identity(db):
+    with Store(db) as store:
+        art = make_article(1)
+        first = store.save(art, fetch_row(art, etag='"v1"'), now="2024-01-01T00:00:00+00:00")
+        again = store.save(art, fetch_row(art), now="2024-01-02T00:00:00+00:00")
+        changed = make_article(1, text=body(99))
+        upd = store.save(changed, fetch_row(changed), now="2024-01-03T00:00:00+00:00")
+        row = store.get(first.id)
+        outcomes = [r[0] for r in store.conn.execute("SELECT outcome FROM fetches ORDER BY id")]
+        count = store.conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    assert (first.status, again.status, upd.status) == ("new", "unchanged", "updated")
+    assert first.id == again.id == upd.id and count == 1
+    assert row["first_seen"] == "2024-01-01T00:00:00+00:00"
+    assert row["updated_at"] == "2024-01-03T00:00:00+00:00"
+    assert row["text"] == body(99) and row["content_hash"] == content_hash(body(99))
+    assert outcomes == ["new", "unchanged", "updated"]
+
+
+def test_tracking_params_are_one_article(db):
+    with Store(db) as store:
+        a = store.save(make_article(5))
+        b = store.save(Article(url="https://EXAMPLE.org/articles/5?utm_source=x#top", text=body(5)))
+        assert store.has_url("https://example.org/articles/5?fbclid=1")
+        assert not store.has_url("https://example.org/articles/6")
+    assert a.id == b.id and b.status == "unchanged"
+
+
+def test_record_fields_round_trip(db):
+    art = make_article(2, authors=("Ana", "Bo"), removed=(Removed("Copyright X", "copyright"),),
+                       original_source="CounterPunch", published="2016-02-10")
+    with Store(db) as store:
+        store.save(art)
+    with Store.open_readonly(db) as store:
+        rec = store.get(art.url)
+        exported = list(store.export())
+    expected = art.to_dict()
+    assert {k: rec[k] for k in expected} == expected
+    assert exported[0]["authors"] == ["Ana", "Bo"]
+    assert exported[0]["removed"] == [{"text": "Copyright X", "rule": "copyright"}]
+
+
+def test_fetch_history_and_validators(db):
+    url = "https://example.org/articles/3"
+    with Store(db) as store:
+        assert store.validators(url) == (None, None)
+        art = make_article(3)
+        store.save(art, fetch_row(art, etag='"a"', last_modified="Mon, 01 Jan 2024 00:00:00 GMT"))
+        store.record_fetch(FetchRow(url=url, fetched_at="2024-01-02", status=503, outcome="error",
+                                    error="BadStatus: 503"))
+        store.record_fetch(FetchRow(url=url, fetched_at="2024-01-03", status=304,
+                                    outcome="not_modified", etag='"b"'))
+        assert store.validators(url) == ('"b"', None)
+        rows = store.conn.execute("SELECT status, outcome, error FROM fetches ORDER BY id").fetchall()
+    assert rows == [(200, "new", None), (503, "error", "BadStatus: 503"), (304, "not_modified", None)]
+
+
+def test_source_state(db):
+    with Store(db) as store:
+        assert store.source_state("cp") is None
+        store.update_source("cp", "feed", "https://cp.org/feed", state={"etag": "x"}, now="t1")
+        store.update_source("cp", ok=False, error="timeout", now="t2")
+        state = store.source_state("cp")
+    assert state["kind"] == "feed" and state["url"] == "https://cp.org/feed"
+    assert state["last_run"] == "t2" and state["last_ok"] == "t1" and state["last_error"] == "timeout"
+    assert state["state"] == {"etag": "x"}
+
+
+def _page(i: int, footer: str) -> str:
+    paras = "".join(f"<p>{p}</p>" for p in body(100 + i).split("\n\n"))
+    return (f"<html><head><title>Story {i}</title></head><body><article><h1>Story {i}</h1>"
+            f"{paras}<p>{footer}</p></article></body></html>")
+
+
+def test_template_memory_removes_repeated_footer(db):
+    """A footer line no rule knows, seen on 3 pages of a site, is dropped
+    from the next page of that site (rule "template"); the body stays."""
+    from scraper.cleaner import clean
+
+    footer = "Le Journal des Possibles paraît chaque mardi depuis la rue des Tanneurs à Nantes."
+    site = "https://possibles.example/"
+    with Store(db) as store:
+        for i in range(3):
+            url = f"{site}n/{i}"
+            art = clean(_page(i, footer), url, template_keys=store.template_keys(url))
+            assert footer in art.text  # not known yet: kept
+            store.save(art)
+        assert paragraph_key(footer) in store.template_keys(site)
+        assert paragraph_key(footer) not in store.template_keys("other.example")
+        url = f"{site}n/3"
+        art = clean(_page(3, footer), url, template_keys=store.template_keys(url))
+        store.save(art)
+        assert store.template_keys("possibles.example") == store.template_keys(url)
+        pages = store.conn.execute("SELECT pages FROM site_paragraphs WHERE key = ?",
+                                   (paragraph_key(footer),)).fetchone()[0]
+    assert footer not in art.text
+    assert Removed(footer, "template") in art.removed
+    assert body(103).split("\n\n")[0][:60] in art.text
+    assert pages == 4  # counted on its 4th page too, through the removed entry
+
+
+def test_template_counts_follow_page_updates(db):
+    with Store(db) as store:
+        for i in range(3):
+            store.save(make_article(i, text=body(i) + "\n\nShared footer line here"))
+        key = paragraph_key("Shared footer line here")
+        assert key in store.template_keys("example.org")
+        store.save(make_article(0, text=body(0)))  # the page lost its footer
+        assert key not in store.template_keys("example.org")
+        assert key in store.template_keys("example.org", min_pages=2)
+
+
+V1_SCHEMA = """
+CREATE TABLE articles (id INTEGER PRIMARY KEY, norm_url TEXT NOT NULL UNIQUE, url TEXT,
+  final_url TEXT, canonical_url TEXT, site TEXT, domain TEXT, title TEXT, authors TEXT,
+  published TEXT, language TEXT, page_language TEXT, original_source TEXT, original_url TEXT,
+  text TEXT, removed TEXT, word_count INTEGER, content_hash TEXT, fetched_at TEXT,
+  first_seen TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE fetches (id INTEGER PRIMARY KEY, url TEXT NOT NULL, status INTEGER,
+  outcome TEXT NOT NULL, error TEXT, etag TEXT, last_modified TEXT, bytes INTEGER, elapsed REAL,
+  fetched_at TEXT NOT NULL);
+CREATE TABLE sources (name TEXT PRIMARY KEY, kind TEXT, url TEXT, last_run TEXT, last_ok TEXT,
+  last_error TEXT, state TEXT);
+PRAGMA user_version = 1;
+"""
+
+
+def test_migrates_a_v1_file_without_losing_data(db):
+    conn = sqlite3.connect(db)
+    conn.executescript(V1_SCHEMA)
+    for i, site in enumerate(["a.org", "b.org"]):
+        conn.execute("INSERT INTO articles (id, norm_url, url, site, domain, title, authors, text, "
+                     "removed, content_hash, first_seen, updated_at) VALUES (?, ?, ?, ?, ?, 'Old title', "
+                     "'[]', ?, '[]', ?, 'then', 'then')",
+                     (i + 1, f"https://{site}/x", f"https://{site}/x", site, site, body(7),
+                      content_hash(body(7))))
+    conn.execute("INSERT INTO fetches (url, outcome, fetched_at) VALUES ('https://a.org/x', 'new', 't')")
+    conn.commit()
+    conn.close()
+
+    with Store.open_readonly(db) as store:  # a read command upgrades the file first
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        hits = store.search("old title")
+        assert [h["id"] for h in hits] == [1, 2]
+        assert [c["site"] for c in store.copies("https://b.org/x")] == ["a.org", "b.org"]
+        assert store.get(1)["first_seen"] == "then"
+        assert store.stats()["fetches"] == 1
+    with Store(db) as store:
+        assert store.save(Article(url="https://a.org/x", text=body(7))).status == "unchanged"
+
+
+def test_newer_file_is_refused(db):
+    sqlite3.connect(db).execute("PRAGMA user_version = 99").connection.close()
+    with pytest.raises(StoreError, match="newer"):
+        Store(db)
+
+
+def test_readonly_open_never_creates_and_cannot_write(db, tmp_path):
+    with pytest.raises(StoreError, match="no database"):
+        Store.open_readonly(tmp_path / "missing.db")
+    assert not (tmp_path / "missing.db").exists()
+    Store(db).close()
+    with Store.open_readonly(db) as store:
+        with pytest.raises(StoreError):
+            store.save(make_article(1))
+    with Store.open_readonly(db) as store:
+        assert store.get(1) is None
+
+
+def test_not_a_database(tmp_path):
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError):
+        Store.open_readonly(bad)
+    with pytest.raises(StoreError):
+        Store(bad)
+
+
+def test_pragmas(db):
+    with Store(db) as store:
+        assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+        assert store.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_export_filters_and_stats(db):
+    with Store(db) as store:
+        store.save(make_article(1, site="a.org", published="2020-01-01"))
+        store.save(make_article(2, site="b.org", language="fr", published="2023-05-01",
+                                original_source="CounterPunch"))
+    with Store.open_readonly(db) as store:
+        assert [r["site"] for r in store.export(since="2022-01-01")] == ["b.org"]
+        assert [r["site"] for r in store.export(site="a.org")] == ["a.org"]
+        with pytest.raises(StoreError, match="not a date"):
+            list(store.export(since="yesterday"))
+        stats = store.stats()
+    assert stats["articles"] == 2
+    assert {"value": "CounterPunch", "count": 1} in stats["by_original_source"]
+    assert {"value": "fr", "count": 1} in stats["by_language"]
+    assert json.dumps(stats)

@@ -1,0 +1,90 @@
+"""Syndication: near-duplicate copies across sites become one story."""
+import pytest
+from store_helpers import body, edit, make_article
+
+from scraper.errors import StoreError
+from scraper.store import Store
+from scraper.store import sketch
+from scraper.textkeys import normalize_text
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store(tmp_path / "t.db") as s:
+        yield s
+
+
+def test_small_edits_on_three_sites_are_one_story(store):
+    text = body(1, paragraphs=6)
+    a = store.save(make_article(1, site="counterpunch.org", text=text, published="2016-02-09"))
+    b = store.save(make_article(2, site="mondialisation.ca", text=edit(text, 1), published="2016-02-10",
+                                original_source="CounterPunch"))
+    c = store.save(make_article(3, site="globalresearch.ca", text=edit(text, 2, changes=6),
+                                published="2016-02-08", original_source="CounterPunch"))
+    other = store.save(make_article(4, site="mondialisation.ca", text=body(4, paragraphs=6)))
+    assert a.story_id == b.story_id == c.story_id == a.id
+    assert other.story_id == other.id != a.id
+    members = store.copies("https://globalresearch.ca/articles/3")
+    assert [m["site"] for m in members][0] == "counterpunch.org"  # named original, not earliest
+    assert [m["is_original"] for m in members] == [True, False, False]
+    assert len(store.copies(other.id)) == 1
+
+
+def test_original_defaults_to_earliest_published(store):
+    text = body(9, paragraphs=5)
+    store.save(make_article(1, site="a.org", text=text, published="2020-03-02"))
+    store.save(make_article(2, site="b.org", text=edit(text, 3), published="2020-03-01"))
+    members = store.copies(1)
+    assert [(m["site"], m["is_original"]) for m in members] == [("b.org", True), ("a.org", False)]
+
+
+def test_translation_and_short_texts_are_not_copies(store):
+    en = store.save(make_article(1, site="a.org", language="en", text=body(5, "en")))
+    fr = store.save(make_article(2, site="b.org", language="fr", text=body(5, "fr")))
+    s1 = store.save(make_article(3, site="a.org", text="Short note."))
+    s2 = store.save(make_article(4, site="b.org", text="Short note."))
+    assert en.story_id != fr.story_id
+    assert s1.story_id == s1.id and s2.story_id == s2.id
+
+
+def test_bridging_copy_merges_stories(store):
+    text = body(11, paragraphs=6)
+    paras = text.split("\n\n")
+    first = store.save(make_article(1, site="a.org", text="\n\n".join(paras[:4])))
+    second = store.save(make_article(2, site="b.org", text="\n\n".join(paras[3:])))
+    assert first.story_id != second.story_id
+    whole = store.save(make_article(3, site="c.org", text=text))
+    assert whole.story_id in (first.id, second.id)
+    stories = {m["id"] for m in store.copies(1)}
+    assert {1, 3} <= stories
+
+
+def test_changed_page_is_relinked(store):
+    text = body(21, paragraphs=5)
+    store.save(make_article(1, site="a.org", text=text))
+    store.save(make_article(2, site="b.org", text=body(22, paragraphs=5)))
+    moved = store.save(make_article(2, site="b.org", text=edit(text, 5)))
+    assert moved.status == "updated" and moved.story_id == 1
+    bands = store.conn.execute("SELECT count(*) FROM minhash_bands WHERE article_id = 2").fetchone()[0]
+    assert 0 < bands <= sketch.BANDS  # old band keys replaced, not accumulated
+
+
+def test_lookup_uses_band_index(store):
+    plan = " ".join(r[-1] for r in store.conn.execute(
+        "EXPLAIN QUERY PLAN SELECT article_id FROM minhash_bands WHERE key IN (1, 2, 3)"))
+    assert "SEARCH" in plan and "PRIMARY KEY" in plan
+
+
+def test_signature_is_stable_and_estimates_similarity():
+    text = normalize_text(body(3, paragraphs=6))
+    sig = sketch.signature(text)
+    assert sketch.from_blob(sketch.to_blob(sig)) == sig
+    assert sketch.similarity(sig, sketch.signature(text)) == 1.0
+    assert sketch.similarity(sig, sketch.signature(normalize_text(edit(text, 1)))) > 0.7
+    assert sketch.similarity(sig, sketch.signature(normalize_text(body(4, paragraphs=6)))) < 0.2
+    assert sketch.signature("too short") is None
+
+
+def test_copies_of_unknown_article(store):
+    with pytest.raises(StoreError, match="no article"):
+        store.copies("https://nowhere.example/")
