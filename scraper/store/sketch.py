@@ -23,7 +23,6 @@ BANDS = BINS // ROWS      # 16 band keys per article
 SHINGLE = 3               # words per shingle
 MIN_WORDS = 30            # shorter texts get no sketch (too little to compare)
 THRESHOLD = 0.5           # estimated Jaccard at or above which two texts are copies
-EMPTY = 0xFFFFFFFF        # value of a bin no shingle fell into
 _BAND_STRUCT = struct.Struct(f"<{ROWS}I")
 
 
@@ -36,34 +35,37 @@ def signature(normalized: str) -> array | None:
     shingles = map(b" ".join, zip(*(words[i:] for i in range(SHINGLE))))
     hashes = sorted(set(map(zlib.crc32, shingles)), reverse=True)
     mins = dict(zip([h % BINS for h in hashes], hashes))  # last (smallest) wins
-    return array("I", [mins.get(b, EMPTY) for b in range(BINS)])
+    return array("I", _densify(mins))
+
+
+def _densify(mins: dict[int, int]) -> list[int]:
+    """Fill empty bins from the next non-empty bin to the right (circular),
+    offset by the distance, so short texts still give every band a key that
+    only similar texts share (rotation densification, Shrivastava & Li 2014)."""
+    out = []
+    for b in range(BINS):
+        for d in range(BINS):
+            value = mins.get((b + d) % BINS)
+            if value is not None:
+                out.append((value + d * 0x9E3779B1) & 0xFFFFFFFF)
+                break
+    return out
 
 
 def band_keys(sig: array) -> list[int]:
     """One signed 64-bit key per band: the band number in the top bits, a
-    56-bit hash of the band's bins below. Bands with an empty bin get no key
-    (short texts would all collide on them)."""
+    56-bit hash of the band's bins below."""
     keys = []
     for band in range(BANDS):
-        rows = sig[band * ROWS:(band + 1) * ROWS]
-        if EMPTY in rows:
-            continue
-        chunk = _BAND_STRUCT.pack(*rows)
+        chunk = _BAND_STRUCT.pack(*sig[band * ROWS:(band + 1) * ROWS])
         digest = hashlib.blake2b(chunk, digest_size=7).digest()
         keys.append((band << 56) | int.from_bytes(digest, "big"))
     return keys
 
 
 def similarity(a: array, b: array) -> float:
-    """Estimated Jaccard similarity of two signatures (share of equal bins,
-    bins empty in both ignored)."""
-    same = total = 0
-    for x, y in zip(a, b):
-        if x == EMPTY and y == EMPTY:
-            continue
-        total += 1
-        same += x == y
-    return same / total if total else 0.0
+    """Estimated Jaccard similarity of two signatures (share of equal bins)."""
+    return sum(map(int.__eq__, a, b)) / BINS
 
 
 def to_blob(sig: array) -> bytes:
