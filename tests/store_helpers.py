@@ -31,8 +31,9 @@ def body(seed: int, language: str = "en", paragraphs: int = 4, words: int = 40) 
 def make_article(i: int, *, site: str = "example.org", language: str = "en", text: str | None = None,
                  **fields) -> Article:
     text = body(i, language) if text is None else text
+    fields.setdefault("title", f"Article {i}")
     return Article(url=f"https://{site}/articles/{i}", text=text, site=site, domain=site,
-                   language=language, title=f"Article {i}", word_count=len(text.split()),
+                   language=language, word_count=len(text.split()),
                    content_hash=content_hash(text), fetched_at="2024-01-01T00:00:00+00:00", **fields)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -46,11 +47,23 @@ def serve(db_path: str, host: str = "127.0.0.1", port: int = 8001) -> int:
         raise StoreError(f"no database at {db_path}")
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(datasette_metadata(db_path), fh)
+    cmd = [sys.executable, "-m", "datasette", "serve", db_path, "--metadata", fh.name,
+           "--host", host, "--port", str(port)]
     try:
-        cmd = [sys.executable, "-m", "datasette", "serve", db_path, "--metadata", fh.name,
-               "--host", host, "--port", str(port)]
-        return subprocess.call(cmd)
-    except KeyboardInterrupt:
-        return 130
+        return _run_forwarding_signals(cmd)
     finally:
         os.unlink(fh.name)
+
+
+def _run_forwarding_signals(cmd: list[str]) -> int:
+    """Run cmd; a SIGTERM to us is passed on, so the server never outlives us."""
+    proc = subprocess.Popen(cmd)
+    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: proc.send_signal(signum))
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:  # the terminal sent SIGINT to both of us
+        proc.send_signal(signal.SIGINT)
+        proc.wait()
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
