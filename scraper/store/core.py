@@ -17,9 +17,11 @@ from ..models import ARTICLE_FIELDS, Article, FetchRow
 from ..textkeys import content_hash, normalize_text
 from ..urls import domain_of, normalize_url
 from . import sketch
-from .schema import SCHEMA_VERSION, migrate, user_version
+from .schema import FTS_PENDING, SCHEMA_VERSION, migrate, user_version
 
 BUSY_TIMEOUT_MS = 5000        # readers and writers wait this long for a lock
+CACHE_KIB = 64 * 1024         # page cache of a writing connection
+MMAP_BYTES = 256 * 1024 * 1024  # readers map the file: faster searches
 TEMPLATE_MIN_PAGES = 3        # a paragraph on this many pages of a site is template
 _ARTICLE_COLS = ("id", "norm_url", *ARTICLE_FIELDS, "first_seen", "updated_at", "story_id")
 _INSERT_ARTICLE = (f"INSERT INTO articles ({', '.join(_ARTICLE_COLS)}) "
@@ -77,6 +79,7 @@ class Store:
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")  # WAL: safe against crashes/kill -9
             self.conn.execute("PRAGMA foreign_keys = ON")
+            self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")  # band/URL indexes stay hot
             migrate(self.conn)
         except sqlite3.Error as exc:
             self.conn.close()
@@ -93,6 +96,7 @@ class Store:
         conn = _connect(f"file:{_uri_path(path)}?mode=ro", uri=True)
         try:
             conn.execute("PRAGMA query_only = ON")
+            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             version = user_version(conn)
         except sqlite3.DatabaseError as exc:
             conn.close()
@@ -138,7 +142,11 @@ class Store:
         now = now or utcnow()
         try:
             with self.transaction() as conn:
-                return [_save_one(conn, art, fetch, now) for art, fetch in items]
+                results = [_save_one(conn, art, fetch, now) for art, fetch in items]
+                conn.execute(f"INSERT INTO articles_fts (rowid, title, text) SELECT a.id, a.title, "
+                             f"a.text FROM {FTS_PENDING} p JOIN articles a ON a.id = p.id")
+                conn.execute(f"DELETE FROM {FTS_PENDING}")
+                return results
         except sqlite3.Error as exc:
             raise StoreError(f"could not save: {exc}") from exc
 
@@ -197,6 +205,17 @@ class Store:
             f"SELECT key FROM site_paragraphs WHERE pages >= ? AND site IN "
             f"({', '.join('?' * len(keys))})", (min_pages, *keys))
         return frozenset(r[0] for r in rows)
+
+    def similar(self, text: str) -> list[tuple[int, float]]:
+        """Stored articles whose text is a near-duplicate of ``text``, as
+        (id, estimated similarity), most similar first. An indexed lookup:
+        its cost does not grow with the number of stored articles."""
+        sig = sketch.signature(" ".join(normalize_text(p) for p in text.split("\n\n")))
+        if sig is None:
+            return []
+        found = [(art_id, sketch.similarity(sig, other))
+                 for art_id, other, _story in _candidates(self.conn, sketch.band_keys(sig), None)]
+        return sorted((c for c in found if c[1] >= sketch.THRESHOLD), key=lambda c: -c[1])
 
     def source_state(self, name: str) -> dict[str, Any] | None:
         """The stored row of a source (state parsed from JSON), or None."""
@@ -290,9 +309,11 @@ def _insert_fetch(conn: sqlite3.Connection, fetch: FetchRow, outcome: str) -> No
 
 @dataclass(frozen=True)
 class _Prepared:
+    """What save() derives from an article's text (pure: may run in a worker)."""
     site: str | None
     para_keys: tuple[str, ...]
     signature: Any          # array | None
+    bands: tuple[int, ...] = ()
 
 
 def _prepare(article: Article) -> _Prepared:
@@ -301,7 +322,9 @@ def _prepare(article: Article) -> _Prepared:
     template = [normalize_text(r.text) for r in article.removed if r.rule == "template"]
     keys = {hashlib.sha1(n.encode("utf-8")).hexdigest()[:16] for n in body + template if n}
     site = domain_of(article.url) or article.domain or article.site
-    return _Prepared(site, tuple(sorted(keys)), sketch.signature(" ".join(body)))
+    sig = sketch.signature(" ".join(body))
+    bands = tuple(sketch.band_keys(sig)) if sig is not None else ()
+    return _Prepared(site, tuple(sorted(keys)), sig, bands)
 
 
 def _save_one(conn: sqlite3.Connection, article: Article, fetch: FetchRow | None,
@@ -328,21 +351,25 @@ def _write_article(conn, row, norm, article, chash, now) -> tuple[int, int]:
     art_id = row[0] if row else conn.execute(
         "SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone()[0]
     old = _old_sketch(conn, art_id) if row else None
-    story = _find_story(conn, art_id, prep.signature)
+    story = _find_story(conn, art_id, prep)
     values = _article_values(article, chash)
     if row:
         conn.execute(_UPDATE_ARTICLE, (*values, now, story, art_id))
-    else:
+    else:  # indexed for full text at the end of the batch (see save_many)
+        conn.execute(f"INSERT INTO {FTS_PENDING} (id) VALUES (?)", (art_id,))
         conn.execute(_INSERT_ARTICLE, (art_id, norm, *values, now, now, story))
     _store_sketch(conn, art_id, prep, old)
     return art_id, story
 
 
 def _article_values(article: Article, chash: str) -> list[Any]:
-    record = article.to_dict()
+    """Column values in ARTICLE_FIELDS order (Article.to_dict without its
+    deep copy, which costs more than the insert)."""
+    record = {f: getattr(article, f) for f in ARTICLE_FIELDS}
     record["content_hash"] = chash
-    for name in _JSON_FIELDS:
-        record[name] = json.dumps(record[name], ensure_ascii=False)
+    record["authors"] = json.dumps(list(article.authors), ensure_ascii=False)
+    record["removed"] = json.dumps([{"text": r.text, "rule": r.rule} for r in article.removed],
+                                   ensure_ascii=False)
     return [record[f] for f in ARTICLE_FIELDS]
 
 
@@ -351,7 +378,9 @@ def _old_sketch(conn: sqlite3.Connection, art_id: int) -> _Prepared | None:
                        "WHERE article_id = ?", (art_id,)).fetchone()
     if row is None:
         return None
-    return _Prepared(row[0], tuple(json.loads(row[1])), row[2] and sketch.from_blob(row[2]))
+    sig = sketch.from_blob(row[2]) if row[2] else None
+    bands = tuple(sketch.band_keys(sig)) if sig is not None else ()
+    return _Prepared(row[0], tuple(json.loads(row[1])), sig, bands)
 
 
 def _store_sketch(conn: sqlite3.Connection, art_id: int, new: _Prepared,
@@ -363,15 +392,14 @@ def _store_sketch(conn: sqlite3.Connection, art_id: int, new: _Prepared,
         _count(conn, old.site, old.para_keys, -1)
     _count(conn, new.site, [k for k in new.para_keys if k not in old_keys], +1)
     _count(conn, new.site, [k for k in old_keys if k not in set(new.para_keys)], -1)
-    if old and old.signature is not None:
+    if old:
         conn.executemany("DELETE FROM minhash_bands WHERE key = ? AND article_id = ?",
-                         [(k, art_id) for k in sketch.band_keys(old.signature)])
+                         [(k, art_id) for k in old.bands])
     blob = sketch.to_blob(new.signature) if new.signature is not None else None
     conn.execute("INSERT OR REPLACE INTO article_sketches (article_id, site, para_keys, signature) "
                  "VALUES (?, ?, ?, ?)", (art_id, new.site, json.dumps(new.para_keys), blob))
-    if new.signature is not None:
-        conn.executemany("INSERT OR IGNORE INTO minhash_bands (key, article_id) VALUES (?, ?)",
-                         [(k, art_id) for k in sketch.band_keys(new.signature)])
+    conn.executemany("INSERT OR IGNORE INTO minhash_bands (key, article_id) VALUES (?, ?)",
+                     [(k, art_id) for k in new.bands])
 
 
 def _count(conn: sqlite3.Connection, site: str | None, keys: Iterable[str], delta: int) -> None:
@@ -387,22 +415,14 @@ def _count(conn: sqlite3.Connection, site: str | None, keys: Iterable[str], delt
         conn.execute("DELETE FROM site_paragraphs WHERE site = ? AND pages <= 0", (site,))
 
 
-def _find_story(conn: sqlite3.Connection, art_id: int, sig) -> int:
+def _find_story(conn: sqlite3.Connection, art_id: int, prep: _Prepared) -> int:
     """The story of a new or changed text: the smallest story id among the
     confirmed near-duplicates (stories bridged by this text are merged), or
     the article's own id."""
-    if sig is None:
+    if prep.signature is None:
         return art_id
-    keys = sketch.band_keys(sig)
-    if not keys:
-        return art_id
-    rows = conn.execute(
-        "SELECT s.article_id, s.signature, a.story_id FROM article_sketches s "
-        "JOIN articles a ON a.id = s.article_id WHERE s.article_id IN "
-        f"(SELECT article_id FROM minhash_bands WHERE key IN ({', '.join('?' * len(keys))})) "
-        "AND s.article_id != ?", (*keys, art_id)).fetchall()
-    stories = {story for _, blob, story in rows
-               if blob and sketch.similarity(sig, sketch.from_blob(blob)) >= sketch.THRESHOLD}
+    stories = {story for _, other, story in _candidates(conn, prep.bands, art_id)
+               if sketch.similarity(prep.signature, other) >= sketch.THRESHOLD}
     if not stories:
         return art_id
     story = min(stories)
@@ -413,6 +433,16 @@ def _find_story(conn: sqlite3.Connection, art_id: int, sig) -> int:
     return story
 
 
+def _candidates(conn: sqlite3.Connection, keys, exclude: int | None):
+    """(id, signature, story_id) of the articles sharing a band key."""
+    rows = conn.execute(
+        "SELECT s.article_id, s.signature, a.story_id FROM article_sketches s "
+        "JOIN articles a ON a.id = s.article_id WHERE s.article_id IN "
+        f"(SELECT article_id FROM minhash_bands WHERE key IN ({', '.join('?' * len(keys))})) "
+        "AND s.article_id IS NOT ?", (*keys, exclude))
+    return [(art_id, sketch.from_blob(blob), story) for art_id, blob, story in rows if blob]
+
+
 def backfill_sketches(conn: sqlite3.Connection) -> None:
     """Fill template counts, sketches and story ids for articles stored
     before schema v3 (used by that migration), oldest first."""
@@ -421,6 +451,6 @@ def backfill_sketches(conn: sqlite3.Connection) -> None:
         from ..models import Removed
         rem = tuple(Removed(r["text"], r["rule"]) for r in json.loads(removed or "[]"))
         prep = _prepare(Article(url=url, text=text or "", domain=domain, site=site, removed=rem))
-        story = _find_story(conn, art_id, prep.signature)
+        story = _find_story(conn, art_id, prep)
         conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story, art_id))
         _store_sketch(conn, art_id, prep, None)

@@ -16,12 +16,21 @@ from collections.abc import Callable
 
 from ..models import ARTICLE_FIELDS
 
+# Ids the store itself indexes for full text at the end of a batch (one
+# statement) instead of the insert trigger. Empty outside a save transaction.
+FTS_PENDING = "fts_pending"
+
 def _script(conn: sqlite3.Connection, sql: str) -> None:
     """Run ';'-separated statements inside the caller's transaction
     (sqlite3's executescript would commit it first)."""
-    for statement in sql.split(";\n"):
-        if statement.strip():
+    statement = ""
+    for line in sql.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
             conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        conn.execute(statement)
 
 
 def _v1(conn: sqlite3.Connection) -> None:
@@ -64,13 +73,30 @@ CREATE TABLE sources (
 
 
 def _v2(conn: sqlite3.Connection) -> None:
-    """sqlite-utils commits as it goes here, so this step is idempotent
-    instead of atomic: a rerun replaces a half-made index."""
+    """FTS5 as sqlite-utils makes it (Datasette's search box finds it), with
+    two trigger changes: the insert trigger stands aside while Store.save_many
+    indexes its batch in one statement (a per-row trigger makes FTS5 flush at
+    every statement savepoint: 3x slower), and the update trigger only fires
+    when title or text change. sqlite-utils commits as it goes, so this step
+    is idempotent instead of atomic: a rerun replaces a half-made index."""
     import sqlite_utils  # only here: read-only commands never pay for it
 
     db = sqlite_utils.Database(conn)
     db["articles"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True,
                               replace=True)
+    _script(conn, f"""
+CREATE TABLE IF NOT EXISTS {FTS_PENDING} (id INTEGER PRIMARY KEY);
+DROP TRIGGER IF EXISTS articles_ai;
+DROP TRIGGER IF EXISTS articles_au;
+CREATE TRIGGER articles_ai AFTER INSERT ON articles
+WHEN NOT EXISTS (SELECT 1 FROM {FTS_PENDING} WHERE id = new.rowid) BEGIN
+  INSERT INTO articles_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
+END;
+CREATE TRIGGER articles_au AFTER UPDATE OF title, text ON articles BEGIN
+  INSERT INTO articles_fts (articles_fts, rowid, title, text)
+    VALUES ('delete', old.rowid, old.title, old.text);
+  INSERT INTO articles_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
+END""")
 
 
 def _v3(conn: sqlite3.Connection) -> None:

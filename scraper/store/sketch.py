@@ -1,6 +1,6 @@
 """Near-duplicate sketches: one-permutation MinHash over word 3-shingles and
 LSH band keys. Pure functions, stable across processes and Python versions
-(zlib.crc32 and blake2b, never the built-in ``hash`` of strings).
+(zlib.crc32, never the built-in ``hash`` of strings).
 
 How it works: every distinct 3-word shingle of the normalised text is hashed
 once to 32 bits; the hash picks one of ``BINS`` bins (``h % BINS``) and each
@@ -12,7 +12,6 @@ stored articles. Candidates are then confirmed on the full signature.
 """
 from __future__ import annotations
 
-import hashlib
 import struct
 import zlib
 from array import array
@@ -53,14 +52,11 @@ def _densify(mins: dict[int, int]) -> list[int]:
 
 
 def band_keys(sig: array) -> list[int]:
-    """One signed 64-bit key per band: the band number in the top bits, a
-    56-bit hash of the band's bins below."""
-    keys = []
-    for band in range(BANDS):
-        chunk = _BAND_STRUCT.pack(*sig[band * ROWS:(band + 1) * ROWS])
-        digest = hashlib.blake2b(chunk, digest_size=7).digest()
-        keys.append((band << 56) | int.from_bytes(digest, "big"))
-    return keys
+    """One 64-bit key per band: the band number in the high 32 bits, the
+    crc32 of the band's bins in the low ones (a rare collision only adds a
+    candidate, which the full signature then rejects)."""
+    return [(band << 32) | zlib.crc32(_BAND_STRUCT.pack(*sig[band * ROWS:(band + 1) * ROWS]))
+            for band in range(BANDS)]
 
 
 def similarity(a: array, b: array) -> float:

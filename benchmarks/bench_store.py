@@ -1,0 +1,184 @@
+"""Store benchmark: bulk insert rate, FTS query latency, near-duplicate
+lookup time and file size per article, on synthetic articles.
+
+    PYTHONPATH=. python benchmarks/bench_store.py            # 100,000 articles
+    PYTHONPATH=. python benchmarks/bench_store.py --n 5000   # quick run
+
+Articles are 400-800 words in four languages (pseudo-words built from each
+language's syllables, Zipf-distributed like real vocabularies), 3-8
+paragraphs, 50 sites; 5% are lightly edited copies of an earlier article on
+another site naming it as original_source. Generation time is not counted
+in the insert rate. The file lives in a temporary folder, removed at the end.
+
+Targets (issue 5): insert >= 2,000 articles/s in batches, FTS p95 <= 20 ms,
+near-duplicate lookup <= 5 ms per new article.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+
+from scraper.models import Article, FetchRow, Removed
+from scraper.store import Store
+from scraper.textkeys import content_hash
+
+SYLLABLES = {
+    "en": "the ing ter on and ship ment ble ver str ick ow ea th er st ly ness".split(),
+    "fr": "le tion eau ment que rai ou ille eur ent ais oi gn ré ère lles au".split(),
+    "es": "la ción mente ar ero que ll iz ado ía os ue ñ rr esta per ble".split(),
+    "de": "sch ung ein ich keit ber gen lich ste der zu heit ver ach te auf".split(),
+}
+LANG_WEIGHTS = {"en": 0.45, "fr": 0.3, "es": 0.15, "de": 0.1}
+VOCAB_SIZE = 8000
+SITES = [f"site{i:02d}.example" for i in range(50)]
+COPY_SHARE = 0.05
+
+
+class Corpus:
+    """Deterministic generator of synthetic articles."""
+
+    def __init__(self, seed: int = 1):
+        self.rng = random.Random(seed)
+        self.vocab = {lang: self._vocab(lang) for lang in SYLLABLES}
+        weights = [1 / (r + 1) for r in range(VOCAB_SIZE)]
+        self.cum = list(itertools.accumulate(weights))
+        self.texts: list[tuple[str, str, str]] = []   # (text, language, site) for copies
+
+    def _vocab(self, lang: str) -> list[str]:
+        rng = random.Random(lang)
+        words: set[str] = set()
+        while len(words) < VOCAB_SIZE:
+            words.add("".join(rng.choices(SYLLABLES[lang], k=rng.choice((1, 2, 2, 3, 3, 4)))))
+        return sorted(words, key=lambda w: (len(w), w))  # short words most frequent
+
+    def words(self, lang: str, k: int) -> list[str]:
+        return self.rng.choices(self.vocab[lang], cum_weights=self.cum, k=k)
+
+    def text(self, lang: str) -> str:
+        total, paras = self.rng.randint(400, 800), []
+        while total > 0:
+            k = min(total, self.rng.randint(50, 130))
+            w = self.words(lang, k)
+            paras.append(" ".join(w).capitalize() + ".")
+            total -= k
+        return "\n\n".join(paras)
+
+    def article(self, i: int) -> Article:
+        rng = self.rng
+        site = rng.choice(SITES)
+        original = None
+        if self.texts and rng.random() < COPY_SHARE:
+            text, lang, original = rng.choice(self.texts[-5000:])
+            words = text.split(" ")
+            for _ in range(rng.randint(1, 8)):
+                words[rng.randrange(len(words))] = rng.choice(self.vocab[lang])
+            text = " ".join(words)
+        else:
+            lang = rng.choices(list(LANG_WEIGHTS), weights=list(LANG_WEIGHTS.values()))[0]
+            text = self.text(lang)
+            self.texts.append((text, lang, site))
+        return Article(
+            url=f"https://{site}/{2000 + i % 25}/article-{i}", text=text, site=site, domain=site,
+            title=" ".join(self.words(lang, 8)).capitalize(), authors=("A. Writer",),
+            published=f"{2000 + i % 25}-{1 + i % 12:02d}-{1 + i % 28:02d}", language=lang,
+            page_language=lang, original_source=original, word_count=text.count(" ") + 1,
+            content_hash=content_hash(text), fetched_at="2024-01-01T00:00:00+00:00",
+            removed=(Removed(f"Copyright {site}", "copyright"),
+                     Removed("Subscribe to our newsletter", "newsletter")))
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def bench_insert(store: Store, corpus: Corpus, n: int, batch: int) -> tuple[float, int]:
+    spent, copies, done = 0.0, 0, 0
+    while done < n:
+        items = []
+        for i in range(done, min(n, done + batch)):
+            art = corpus.article(i)
+            items.append((art, FetchRow(url=art.url, fetched_at=art.fetched_at, status=200,
+                                        bytes=len(art.text) * 3, elapsed=0.2)))
+        start = time.perf_counter()
+        results = store.save_many(items)
+        spent += time.perf_counter() - start
+        copies += sum(r.story_id != r.id for r in results)
+        done += len(items)
+        if done % (batch * 20) == 0:
+            print(f"  {done:>7} articles, {done / spent:,.0f}/s", file=sys.stderr)
+    return n / spent, copies
+
+
+def bench_search(store: Store, corpus: Corpus, queries: int) -> list[float]:
+    rng = random.Random(7)
+    times = []
+    for q in range(queries):
+        lang = rng.choice(list(SYLLABLES))
+        vocab = corpus.vocab[lang]
+        if q % 3 == 0:   # one less common word
+            words = [vocab[rng.randrange(500, VOCAB_SIZE)]]
+        else:            # two words of middling frequency
+            words = [vocab[rng.randrange(100, VOCAB_SIZE)] for _ in range(2)]
+        filters = {"language": lang} if q % 4 == 0 else {}
+        start = time.perf_counter()
+        store.search(" ".join(words), limit=20, **filters)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def bench_lookup(store: Store, corpus: Corpus, lookups: int) -> tuple[list[float], float]:
+    rng = random.Random(9)
+    times, found = [], 0
+    for k in range(lookups):
+        if k % 2:
+            text = rng.choice(corpus.texts)[0].replace(" ", " edited ", 2)
+        else:
+            text = corpus.text(rng.choice(list(SYLLABLES)))
+        start = time.perf_counter()
+        hits = store.similar(text)
+        times.append(time.perf_counter() - start)
+        found += bool(hits) == bool(k % 2)
+    return times, found / lookups
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=100_000, help="articles to insert")
+    parser.add_argument("--batch", type=int, default=1000, help="articles per transaction")
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--lookups", type=int, default=400)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench_store_") as tmp:
+        path = os.path.join(tmp, "bench.db")
+        corpus = Corpus()
+        with Store(path) as store:
+            rate, copies = bench_insert(store, corpus, args.n, args.batch)
+            store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        size = os.path.getsize(path)
+        with Store.open_readonly(path) as store:
+            search = bench_search(store, corpus, args.queries)
+            lookup, accuracy = bench_lookup(store, corpus, args.lookups)
+    ms = lambda seconds: seconds * 1000  # noqa: E731
+    print(f"articles: {args.n:,} in batches of {args.batch} ({copies:,} linked as copies)")
+    print(f"insert rate: {rate:,.0f} articles/s (target >= 2,000)")
+    print(f"FTS search ({args.queries} queries, limit 20, with snippets): "
+          f"p50 {ms(statistics.median(search)):.1f} ms, p95 {ms(percentile(search, 95)):.1f} ms "
+          f"(target p95 <= 20 ms)")
+    print(f"near-duplicate lookup ({args.lookups} new texts): p50 {ms(statistics.median(lookup)):.2f} ms,"
+          f" p95 {ms(percentile(lookup, 95)):.2f} ms (target <= 5 ms); copies found right: "
+          f"{accuracy:.0%}")
+    print(f"file size: {size / 1e6:,.1f} MB, {size / args.n / 1024:.1f} KiB per article")
+    print(f"SUMMARY n={args.n} insert={rate:,.0f}/s fts_p50={ms(statistics.median(search)):.1f}ms "
+          f"fts_p95={ms(percentile(search, 95)):.1f}ms "
+          f"neardup_p95={ms(percentile(lookup, 95)):.2f}ms size={size / args.n / 1024:.1f}KiB/article")
+
+
+if __name__ == "__main__":
+    main()
