@@ -154,11 +154,13 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000, help="articles per transaction")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--lookups", type=int, default=400)
+    parser.add_argument("--workers", type=int, default=2,
+                        help="processes preparing texts during bulk saves (0: none)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_store_") as tmp:
         path = os.path.join(tmp, "bench.db")
         corpus = Corpus()
-        with Store(path) as store:
+        with Store(path, workers=args.workers) as store:
             rate, copies = bench_insert(store, corpus, args.n, args.batch)
             store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         size = os.path.getsize(path)
@@ -166,7 +168,8 @@ def main() -> None:
             search = bench_search(store, corpus, args.queries)
             lookup, accuracy = bench_lookup(store, corpus, args.lookups)
     ms = lambda seconds: seconds * 1000  # noqa: E731
-    print(f"articles: {args.n:,} in batches of {args.batch} ({copies:,} linked as copies)")
+    print(f"articles: {args.n:,} in batches of {args.batch}, {args.workers} preparing workers "
+          f"({copies:,} linked as copies)")
     print(f"insert rate: {rate:,.0f} articles/s (target >= 2,000)")
     print(f"FTS search ({args.queries} queries, limit 20, with snippets): "
           f"p50 {ms(statistics.median(search)):.1f} ms, p95 {ms(percentile(search, 95)):.1f} ms "

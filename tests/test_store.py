@@ -216,3 +216,36 @@ def test_export_filters_and_stats(db):
     assert {"value": "CounterPunch", "count": 1} in stats["by_original_source"]
     assert {"value": "fr", "count": 1} in stats["by_language"]
     assert json.dumps(stats)
+
+
+def test_fts_follows_other_writers_and_batches(db):
+    """Rows written by another tool are indexed by the triggers; the store's
+    own batches are indexed once per batch; fts_pending is left empty."""
+    with Store(db) as store:
+        store.save_many([(make_article(i), None) for i in range(5)])
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO articles (norm_url, url, title, text, first_seen, updated_at) "
+                 "VALUES ('https://x.org/1', 'https://x.org/1', 'Zanzibar', 'Quokka text', 't', 't')")
+    conn.execute("UPDATE articles SET title = 'Kumquat' WHERE id = 1")
+    conn.commit()
+    conn.close()
+    with Store(db) as store:
+        assert [h["id"] for h in store.search("zanzibar quokka")] == [6]
+        assert [h["id"] for h in store.search("kumquat")] == [1]
+        assert store.search("article") and len(store.search("article", limit=100)) == 4
+        store.conn.execute("INSERT INTO articles_fts(articles_fts) VALUES ('integrity-check')")
+        assert store.conn.execute("SELECT count(*) FROM fts_pending").fetchone()[0] == 0
+
+
+def test_worker_processes_give_the_same_store(tmp_path):
+    items = [(make_article(i, site=f"s{i % 3}.org", text=body(i // 3, paragraphs=3)
+                           + "\n\nSame footer"), None) for i in range(90)]
+    dumps = []
+    for workers in (0, 2):
+        with Store(tmp_path / f"w{workers}.db", workers=workers) as store:
+            store.save_many(items, now="t")
+            assert (store._pool is not None) == bool(workers)
+            dumps.append([store.conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+                          for t in ("articles", "site_paragraphs", "minhash_bands")])
+    assert dumps[0] == dumps[1]
+    assert len({row[-1] for row in dumps[0][0]}) == 30  # story_id: three copies per text

@@ -22,6 +22,7 @@ from .schema import FTS_PENDING, SCHEMA_VERSION, migrate, user_version
 BUSY_TIMEOUT_MS = 5000        # readers and writers wait this long for a lock
 CACHE_KIB = 64 * 1024         # page cache of a writing connection
 MMAP_BYTES = 256 * 1024 * 1024  # readers map the file: faster searches
+PARALLEL_MIN_BATCH = 64       # smaller batches are prepared inline even with workers
 TEMPLATE_MIN_PAGES = 3        # a paragraph on this many pages of a site is template
 _ARTICLE_COLS = ("id", "norm_url", *ARTICLE_FIELDS, "first_seen", "updated_at", "story_id")
 _INSERT_ARTICLE = (f"INSERT INTO articles ({', '.join(_ARTICLE_COLS)}) "
@@ -68,9 +69,15 @@ class Store:
     at all, so a kill -9 never leaves half an article.
     """
 
-    def __init__(self, path: str | os.PathLike, *, _conn: sqlite3.Connection | None = None):
+    def __init__(self, path: str | os.PathLike, *, workers: int = 0,
+                 _conn: sqlite3.Connection | None = None):
+        """``workers`` > 1: save_many prepares big batches (text
+        normalisation, paragraph keys, MinHash) in that many processes while
+        this one writes; 0 does everything here."""
         self.path = os.fspath(path)
         self.readonly = _conn is not None
+        self.workers = workers
+        self._pool = None
         if _conn is not None:
             self.conn = _conn
             return
@@ -108,6 +115,9 @@ class Store:
         return cls(path, _conn=conn)
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
         self.conn.close()
 
     def __enter__(self) -> "Store":
@@ -140,15 +150,31 @@ class Store:
                   now: str | None = None) -> list[SaveResult]:
         """Like save for many articles in ONE transaction (fast bulk loads)."""
         now = now or utcnow()
+        items = list(items)
+        preps = self._prepared([art for art, _ in items])
         try:
             with self.transaction() as conn:
-                results = [_save_one(conn, art, fetch, now) for art, fetch in items]
+                results = [_save_one(conn, art, fetch, now, prep)
+                           for (art, fetch), prep in zip(items, preps)]
                 conn.execute(f"INSERT INTO articles_fts (rowid, title, text) SELECT a.id, a.title, "
                              f"a.text FROM {FTS_PENDING} p JOIN articles a ON a.id = p.id")
                 conn.execute(f"DELETE FROM {FTS_PENDING}")
                 return results
         except sqlite3.Error as exc:
             raise StoreError(f"could not save: {exc}") from exc
+
+    def _prepared(self, articles: list[Article]) -> Iterator[_Prepared | None]:
+        """Preparations for a batch: None (done inline) for small batches,
+        else computed by the worker pool, consumed in order as they finish."""
+        if self.workers < 2 or len(articles) < PARALLEL_MIN_BATCH:
+            return iter([None] * len(articles))
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            self._pool = ProcessPoolExecutor(self.workers,
+                                             mp_context=multiprocessing.get_context("spawn"))
+        chunk = max(1, len(articles) // (self.workers * 8))
+        return self._pool.map(_prepare, articles, chunksize=chunk)
 
     def record_fetch(self, fetch: FetchRow) -> None:
         """Record a fetch that stored no article (an error, a 304...)."""
@@ -328,7 +354,7 @@ def _prepare(article: Article) -> _Prepared:
 
 
 def _save_one(conn: sqlite3.Connection, article: Article, fetch: FetchRow | None,
-              now: str) -> SaveResult:
+              now: str, prep: _Prepared | None = None) -> SaveResult:
     url = article.url or article.final_url or article.canonical_url
     if not url:
         raise StoreError("an article needs a url to be stored")
@@ -340,14 +366,14 @@ def _save_one(conn: sqlite3.Connection, article: Article, fetch: FetchRow | None
         status, art_id, story = "unchanged", row[0], row[2]
     else:
         status = "updated" if row else "new"
-        art_id, story = _write_article(conn, row, norm, article, chash, now)
+        art_id, story = _write_article(conn, row, norm, article, chash, now, prep)
     if fetch is not None:
         _insert_fetch(conn, fetch, fetch.outcome or status)
     return SaveResult(art_id, status, story)
 
 
-def _write_article(conn, row, norm, article, chash, now) -> tuple[int, int]:
-    prep = _prepare(article)
+def _write_article(conn, row, norm, article, chash, now, prep) -> tuple[int, int]:
+    prep = prep or _prepare(article)
     art_id = row[0] if row else conn.execute(
         "SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone()[0]
     old = _old_sketch(conn, art_id) if row else None
