@@ -89,7 +89,18 @@ def _cell(value) -> str:
 
 
 def _print_rows(columns, rows, fmt: str) -> None:
-    """Stream rows as jsonl, csv, or a table (rich on a terminal, tab-separated otherwise)."""
+    """Stream rows as jsonl, csv, or a table (rich on a terminal, tab-separated
+    otherwise). A reader that goes away (`| head`) ends the output quietly."""
+    try:
+        _write_rows(columns, rows, fmt)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+
+
+def _write_rows(columns, rows, fmt: str) -> None:
     if fmt == "jsonl":
         for row in rows:
             click.echo(json.dumps(dict(zip(columns, row)), ensure_ascii=False, default=str))

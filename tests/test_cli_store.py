@@ -192,3 +192,19 @@ def test_serve_runs_datasette_on_loopback(db):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
+
+
+def test_output_cut_short_by_the_reader_is_quiet(tmp_path):
+    import os
+
+    path = tmp_path / "many.db"
+    with Store(path) as store:
+        store.save_many([(make_article(i), None) for i in range(400)])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    for args in (["export"], ["query", "SELECT * FROM articles"]):
+        proc = subprocess.Popen([sys.executable, "-m", "scraper", *args, "--db", str(path)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        assert proc.stdout.readline()
+        proc.stdout.close()  # like `| head -1`
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=20) == 0 and err == "", err

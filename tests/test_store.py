@@ -249,3 +249,13 @@ def test_worker_processes_give_the_same_store(tmp_path):
                           for t in ("articles", "site_paragraphs", "minhash_bands")])
     assert dumps[0] == dumps[1]
     assert len({row[-1] for row in dumps[0][0]}) == 30  # story_id: three copies per text
+
+
+def test_same_url_twice_in_one_batch(db):
+    with Store(db) as store:
+        first, second = store.save_many([(make_article(1), None),
+                                         (make_article(1, text="Brand new wording here."), None)])
+        store.conn.execute("INSERT INTO articles_fts(articles_fts) VALUES ('integrity-check')")
+        assert (first.status, second.status, first.id) == ("new", "updated", second.id)
+        assert [h["id"] for h in store.search("wording")] == [1]
+        assert store.search(body(1).split()[0]) == []

@@ -27,7 +27,7 @@ with Store(db) as store:
         text += "\\n\\nFooter of " + site                      # template memory at work
         art = make_article(i, site=site, text=text)
         store.save(art, fetch_row(art))
-        if i % 200 == 0:
+        if i % 50 == 0:
             print(i, flush=True)
 print("done", flush=True)
 """
@@ -112,8 +112,9 @@ def test_kill_9_at_random_moments_then_rerun_is_idempotent(tmp_path):
     kills = 0
     for _ in range(8):
         proc = _writer(tmp_path, db, n)
-        proc.stdout.readline()  # the writer has started saving
-        time.sleep(rng.uniform(0.0, 0.4))
+        for _ in range(rng.randint(1, 8)):  # let it get somewhere, a different place each time
+            proc.stdout.readline()
+        time.sleep(rng.uniform(0.0, 0.02))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1

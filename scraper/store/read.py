@@ -119,7 +119,8 @@ def query(conn: sqlite3.Connection, sql: str, params: Mapping[str, Any]
 
 def _guarded(cursor: sqlite3.Cursor) -> Iterator[tuple]:
     try:
-        yield from cursor
+        for row in cursor:  # not `yield from`: closing us must not close the cursor
+            yield row
     except sqlite3.Error as exc:
         raise StoreError(f"query failed: {exc}") from exc
 

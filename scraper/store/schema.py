@@ -87,12 +87,19 @@ def _v2(conn: sqlite3.Connection) -> None:
     _script(conn, f"""
 CREATE TABLE IF NOT EXISTS {FTS_PENDING} (id INTEGER PRIMARY KEY);
 DROP TRIGGER IF EXISTS articles_ai;
+DROP TRIGGER IF EXISTS articles_ad;
 DROP TRIGGER IF EXISTS articles_au;
 CREATE TRIGGER articles_ai AFTER INSERT ON articles
 WHEN NOT EXISTS (SELECT 1 FROM {FTS_PENDING} WHERE id = new.rowid) BEGIN
   INSERT INTO articles_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
 END;
-CREATE TRIGGER articles_au AFTER UPDATE OF title, text ON articles BEGIN
+CREATE TRIGGER articles_ad AFTER DELETE ON articles
+WHEN NOT EXISTS (SELECT 1 FROM {FTS_PENDING} WHERE id = old.rowid) BEGIN
+  INSERT INTO articles_fts (articles_fts, rowid, title, text)
+    VALUES ('delete', old.rowid, old.title, old.text);
+END;
+CREATE TRIGGER articles_au AFTER UPDATE OF title, text ON articles
+WHEN NOT EXISTS (SELECT 1 FROM {FTS_PENDING} WHERE id = old.rowid) BEGIN
   INSERT INTO articles_fts (articles_fts, rowid, title, text)
     VALUES ('delete', old.rowid, old.title, old.text);
   INSERT INTO articles_fts (rowid, title, text) VALUES (new.rowid, new.title, new.text);
