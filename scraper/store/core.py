@@ -172,10 +172,13 @@ class Store:
         if self._pool is None:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
+            # fork: workers only run _prepare (pure), never this process's
+            # connection; spawn would re-import an unguarded __main__ script
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             self._pool = ProcessPoolExecutor(self.workers,
-                                             mp_context=multiprocessing.get_context("spawn"))
+                                             mp_context=multiprocessing.get_context(method))
         chunk = max(1, len(articles) // (self.workers * 8))
-        return self._pool.map(_prepare, articles, chunksize=chunk)
+        return _from_pool(self._pool.map(_prepare, articles, chunksize=chunk))
 
     def record_fetch(self, fetch: FetchRow) -> None:
         """Record a fetch that stored no article (an error, a 304...)."""
@@ -298,6 +301,15 @@ class Store:
         if record is None:
             raise StoreError(f"no article {url_or_id}")
         return copies(self.conn, record)
+
+
+def _from_pool(results: Iterator[_Prepared]) -> Iterator[_Prepared]:
+    from concurrent.futures import BrokenExecutor
+    try:
+        for prep in results:
+            yield prep
+    except BrokenExecutor as exc:
+        raise StoreError(f"a worker process failed: {exc}") from exc
 
 
 def _uri_path(path: str) -> str:
