@@ -22,6 +22,10 @@ Rule fields::
     then        "list": also drop the short lines that follow (related lists)
     cut         true: matched in the tail, everything after it goes too
     author      true: the block must start with one of the article's authors
+                (such rules apply in the second half of the page, tail or not)
+
+A named group ``byname`` in a pattern must contain one of the article's
+authors for the rule to match ("..., write Jane Doe and John Roe.").
 """
 from __future__ import annotations
 
@@ -155,7 +159,9 @@ def closing_notice(matches: Sequence[Match | None]) -> int | None:
     return None
 
 
-def _in_zone(rule: Rule, i: int, head_end: int, tail_start: int) -> bool:
+def _in_zone(rule: Rule, i: int, head_end: int, tail_start: int, n: int) -> bool:
+    if rule.author:
+        return i >= max(head_end, min(tail_start, n // 2))
     if rule.where == "head":
         return i < head_end
     if rule.where == "tail":
@@ -172,14 +178,23 @@ def match_block(rules: Iterable[Rule], blocks: Sequence[Block], i: int, head_end
             continue
         if rule.kinds and block.kind not in rule.kinds:
             continue
-        if not _in_zone(rule, i, head_end, tail_start):
+        if not _in_zone(rule, i, head_end, tail_start, len(blocks)):
             continue
         if rule.author and not _starts_with_author(block.text, authors):
             continue
         m = rule.regex.search(block.text)
-        if m:
+        if m and (m.groupdict().get("byname") is None or _names_author(m.group("byname"), authors)):
             return Match(i, rule, {k: v for k, v in m.groupdict().items() if v})
     return None
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+def _names_author(text: str, authors: Sequence[str]) -> bool:
+    sq = _squash(text)
+    return any(_squash(a) and _squash(a) in sq for a in authors)
 
 
 def _starts_with_author(text: str, authors: Sequence[str]) -> bool:

@@ -18,6 +18,7 @@ _LEAD = re.compile(r"^(?:the (?:website|site|blog|magazine|newspaper|journal) (?
                    r"(?:our|notre|nuestro) (?:partner|partenaire|socio)\W*s? (?:website|site|sitio)\s*)", re.I)
 _TRAIL = re.compile(r"(?:\s+(?:here|ici|aquí|aqui|website|on|in|le|el|at))+\W*$|[\s.,;:!)\]»”\"']+$", re.I)
 _GENERIC = {"here", "ici", "aqui", "aquí", "this link", "ce lien", "este enlace", "our partner", "website", ""}
+_APPOSITIVE = re.compile(r",\s+(?:an?|the|its|un|une|le|la|les|el|los|las|uno|una)\s.*$", re.I)
 _YEAR = re.compile(r"^\(?\d{4}(?:\s*[-–]\s*\d{4})?\)?$")
 _RIGHTS = re.compile(r"all rights reserved|tous droits réservés|todos los derechos reservados|"
                      r"may not be reprinted.*|reprinted with permission.*|licen[cs]ed? under.*", re.I)
@@ -62,6 +63,7 @@ def clean_source_name(raw: str | None) -> tuple[str | None, str | None]:
     name = _LEAD.sub("", raw)
     name = _TRAIL.sub("", name).strip(" \"'“”«»‘’*")
     name = re.split(r"\s+(?:under|with|sous|avec|bajo|con)\s+", name)[0]
+    name = _APPOSITIVE.sub("", name).strip()
     if name.casefold() in _GENERIC or len(name) > 80 or not re.search(r"\w", name):
         return None, None
     return name, None
