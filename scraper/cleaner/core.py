@@ -14,7 +14,7 @@ from . import metadata as meta
 from .decode import decode_html
 from .extract import Block, extract_blocks, parse_html
 from .language import body_sample, detect_language
-from .notices import Match, RuleSet, apply_rules, builtin_rules, zones
+from .notices import Match, Rule, RuleSet, apply_rules, builtin_rules, zones
 from .paragraphs import join_splits
 from .source import Origin, clean_source_name, holder_candidates, is_own, link_for, squash
 
@@ -75,13 +75,14 @@ def _build(blocks: list[Block], page: meta.PageMeta, url, base, rules: RuleSet, 
     matches = apply_rules(rules, blocks, authors)
     if not authors:
         authors = meta.authors(page, _byline_evidence(blocks, matches), exclude)
+    origin = find_origin(blocks, matches, page, site, domain, authors)
+    echo_metadata(blocks, matches, page, [meta.title(page, site, domain), site, domain, origin.source, *authors])
     kept, removed = _split(blocks, matches, template_keys)
     kept, _joins = join_splits(kept)
     if not kept:
         raise EmptyArticle("no article body left after removing notices")
     paragraphs = [b.text for b in kept]
     body = "\n\n".join(paragraphs)
-    origin = find_origin(blocks, matches, page, site, domain, authors)
     return Article(
         url=url or page.canonical, final_url=final_url, canonical_url=page.canonical,
         site=site, domain=domain, title=meta.title(page, site, domain), authors=tuple(authors),
@@ -90,6 +91,30 @@ def _build(blocks: list[Block], page: meta.PageMeta, url, base, rules: RuleSet, 
         original_source=origin.source, original_url=origin.url, text=body, removed=tuple(removed),
         word_count=len(body.split()), content_hash=content_hash(body), fetched_at=fetched_at,
     )
+
+
+_ECHO = Rule(id="meta.echo", kind="metadata", regex=re.compile(""))
+_DEK = Rule(id="meta.dek", kind="dek", regex=re.compile(""))
+
+
+def echo_metadata(blocks: list[Block], matches: list[Match | None], page: meta.PageMeta,
+                  values: list[str | None]) -> None:
+    """Drop lines before or after the body that only repeat metadata: the
+    title, site, original source or an author alone on a line ('CounterPunch',
+    'Jeanne MARTIN'), and the standfirst (a subtitle/excerpt element, or a
+    heading equal to the page description)."""
+    head_end, tail_start = zones(blocks, [m is not None for m in matches])
+    names = {squash(v) for v in values if v} - {""}
+    deks = {squash(t) for t in page.dek_texts} - {""}
+    description = squash(page.first("og:description", "description", "twitter:description"))
+    for i, block in enumerate(blocks):
+        if matches[i] is not None or head_end <= i < tail_start:
+            continue
+        sq = squash(block.text)
+        if len(block.text.split()) <= 12 and sq in names:
+            matches[i] = Match(i, _ECHO, {})
+        elif i < head_end and (sq in deks or (block.kind == "head" and sq and sq == description)):
+            matches[i] = Match(i, _DEK, {})
 
 
 def _byline_evidence(blocks: list[Block], matches: list[Match | None]) -> list[str]:

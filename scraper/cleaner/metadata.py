@@ -24,6 +24,8 @@ _BY_PREFIX = re.compile(r"^\W*(?:(?:(?:more |all |other )?(?:articles|posts|stor
 _NAME_SPLIT = re.compile(r"\s*(?:,|;|&|\band\b|\bet\b|\by\b|\be\b|\bund\b|\|)\s*", re.I)
 _NOT_NAME = re.compile(r"@|https?://|www\.|\d{3,}|\b(?:staff|rédaction|redaction|redacción|editor(?:s|ial)?|"
                        r"admin|team|équipe|equipo|agency|agence|agencia|contributors?|guest)\b", re.I)
+_DEK_CLASS = re.compile(r"(?:^|[\s_-])(?:sub-?headline|sub-?title|sub-?head|dek|deck|standfirst|strapline|chapo|chapeau|"
+                        r"entradilla|bajada|sumario|excerpt|summary|teaser|kicker)(?:$|[\s_-])", re.I)
 _NAME_TOKEN = re.compile(r"^[^\W\d_][\w.'’-]*$")
 _NAME_PARTICLES = {"de", "du", "des", "da", "del", "della", "der", "van", "von", "la", "le", "bin", "al", "el", "y", "di"}
 
@@ -42,6 +44,7 @@ class PageMeta:
     anchors: list[tuple[str, str]] = field(default_factory=list)  # (text, href), document order
     time_value: str | None = None  # first <time datetime=...>
     after_h1: list[str] = field(default_factory=list)  # short texts right after the first <h1>
+    dek_texts: list[str] = field(default_factory=list)  # texts of subtitle/standfirst/excerpt elements
 
     def first(self, *keys: str) -> str | None:
         for key in keys:
@@ -98,7 +101,11 @@ def _collect_bylines(tree, pm: PageMeta) -> None:
         if not isinstance(el.tag, str) or el.tag in ("script", "style", "body", "html", "head"):
             continue
         marks = " ".join(filter(None, (el.get("class"), el.get("id"), el.get("rel"), el.get("itemprop"))))
-        if not marks or not _BYLINE_CLASS.search(marks):
+        if not marks:
+            continue
+        if _DEK_CLASS.search(marks) and len(pm.dek_texts) < 10:
+            pm.dek_texts.append(_text(el))
+        if not _BYLINE_CLASS.search(marks):
             continue
         text = _text(el)
         if not text or len(text) > 200:
