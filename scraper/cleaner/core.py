@@ -142,7 +142,7 @@ def find_origin(blocks: list[Block], matches: list[Match | None], page: meta.Pag
     found = [m for m in matches if m is not None and "after" not in m.groups]
     for m in (m for m in found if m.rule.kind == "source_attribution"):
         name, url = clean_source_name(m.groups.get("source"))
-        url = url or link_for(name, blocks[m.index].text, page.anchors)
+        url = url or link_for(name, blocks[m.index].text, page.anchors, page.absolute)
         name = name or domain_of(url)
         if name:
             return Origin(None, None) if is_own(name, site, domain) else Origin(name, url)

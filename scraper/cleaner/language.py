@@ -6,7 +6,8 @@ import re
 import threading
 
 SEED = 0
-MAX_CHARS = 700  # measured: stable on prose, ~5 ms; langdetect cost grows with length
+MAX_CHARS = 600  # langdetect cost grows with length; 600 chars of prose is plenty
+N_TRIAL = 3      # langdetect default 7; 3 seeded trials agree on prose and cost less than half
 _lock = threading.Lock()
 _factory = None
 _LANG_TAG = re.compile(r"^\s*([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*\s*$")
@@ -32,6 +33,7 @@ def detect_language(text: str) -> str | None:
 
     detector = _get_factory().create()
     detector.seed = SEED
+    detector.n_trial = N_TRIAL
     detector.set_max_text_length(MAX_CHARS)
     detector.append(text)
     try:

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
+from lxml import etree
+
 from ..urls import domain_of
 from .dates import date_from_url, parse_machine_date, parse_text_date
 from .language import normalize_lang_tag
@@ -41,7 +43,11 @@ class PageMeta:
     canonical: str | None = None
     byline_texts: list[str] = field(default_factory=list)
     author_texts: list[str] = field(default_factory=list)
-    anchors: list[tuple[str, str]] = field(default_factory=list)  # (text, href), document order
+    anchors: list[tuple[str, str]] = field(default_factory=list)  # (text, raw href), document order
+    base_url: str | None = None
+
+    def absolute(self, href: str) -> str:
+        return urljoin(self.base_url or "", href)
     time_value: str | None = None  # first <time datetime=...>
     after_h1: list[str] = field(default_factory=list)  # short texts right after the first <h1>
     dek_texts: list[str] = field(default_factory=list)  # texts of subtitle/standfirst/excerpt elements
@@ -60,7 +66,7 @@ def _text(el) -> str:
 
 def read_page(tree, base_url: str | None) -> PageMeta:
     """One pass over the tree to collect what the metadata needs."""
-    pm = PageMeta()
+    pm = PageMeta(base_url=base_url)
     root = tree.getroottree().getroot()
     pm.html_lang = root.get("lang") or root.get("xml:lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
     for el in tree.iter("meta", "script", "title", "h1", "link", "time", "a"):
@@ -87,7 +93,7 @@ def read_page(tree, base_url: str | None) -> PageMeta:
         elif tag == "a":
             href = el.get("href")
             if href and len(pm.anchors) < 5000:
-                pm.anchors.append((_text(el), urljoin(base_url or "", href.strip())))
+                pm.anchors.append((_text(el), href.strip()))
     _collect_bylines(tree, pm)
     _collect_after_h1(tree, pm)
     if not pm.canonical and pm.meta.get("og:url"):
@@ -95,14 +101,16 @@ def read_page(tree, base_url: str | None) -> PageMeta:
     return pm
 
 
+_MARKED = etree.XPath("//body//*[@class or @id or @itemprop or @rel]")
+
+
 def _collect_bylines(tree, pm: PageMeta) -> None:
-    """Short texts of elements whose class/id/rel/itemprop says byline, author or date."""
-    for el in tree.iter():
-        if not isinstance(el.tag, str) or el.tag in ("script", "style", "body", "html", "head"):
+    """Short texts of elements whose class/id/rel/itemprop says byline, author,
+    date or standfirst."""
+    for el in _MARKED(tree):
+        if el.tag in ("script", "style"):
             continue
         marks = " ".join(filter(None, (el.get("class"), el.get("id"), el.get("rel"), el.get("itemprop"))))
-        if not marks:
-            continue
         if _DEK_CLASS.search(marks) and len(pm.dek_texts) < 10:
             pm.dek_texts.append(_text(el))
         if not _BYLINE_CLASS.search(marks):

@@ -69,7 +69,7 @@ def clean_source_name(raw: str | None) -> tuple[str | None, str | None]:
     return name, None
 
 
-def link_for(name: str | None, notice: str, anchors: list[tuple[str, str]]) -> str | None:
+def link_for(name: str | None, notice: str, anchors: list[tuple[str, str]], absolute=lambda h: h) -> str | None:
     """The href of the notice's link. Among anchors whose text is the source
     name, the most specific (longest path: an article, not a home page);
     else an anchor whose text is a phrase of the notice ('here', 'Read the original article')."""
@@ -77,7 +77,10 @@ def link_for(name: str | None, notice: str, anchors: list[tuple[str, str]]) -> s
     named, phrased = [], []
     for text, href in anchors:
         t = squash(text)
-        if not t or not href.lower().startswith("http"):
+        if not t or not (name_sq and t == name_sq or len(t) >= 3 and t in notice_sq):
+            continue
+        href = absolute(href)
+        if not href.lower().startswith("http"):
             continue
         if name_sq and t == name_sq:
             named.append(href)
