@@ -19,6 +19,7 @@ from .paragraphs import join_splits
 from .source import Origin, clean_source_name, holder_candidates, is_own, link_for, squash
 
 MAX_HTML_CHARS = 16_000_000   # bigger pages are refused, not parsed for minutes
+MIN_WORDS = 5                 # fewer words left is no article (a lone menu link, a caption)
 _MARKUP = re.compile(r"<\s*[a-zA-Z!?/]")
 _BYLINE_START = re.compile(r"^\W{0,2}(?:written |posted |écrit |escrito )?(?:by|par|por)\s*:?\s+\S", re.I)
 
@@ -79,10 +80,10 @@ def _build(blocks: list[Block], page: meta.PageMeta, url, base, rules: RuleSet, 
     echo_metadata(blocks, matches, page, [meta.title(page, site, domain), site, domain, origin.source, *authors])
     kept, removed = _split(blocks, matches, template_keys)
     kept, _joins = join_splits(kept)
-    if not kept:
-        raise EmptyArticle("no article body left after removing notices")
     paragraphs = [b.text for b in kept]
     body = "\n\n".join(paragraphs)
+    if len(body.split()) < MIN_WORDS:
+        raise EmptyArticle("no article body found (only page furniture)")
     return Article(
         url=url or page.canonical, final_url=final_url, canonical_url=page.canonical,
         site=site, domain=domain, title=meta.title(page, site, domain), authors=tuple(authors),

@@ -10,6 +10,7 @@ import logging
 import re
 from dataclasses import dataclass
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 TRAFILATURA_OPTIONS = dict(fast=True, include_comments=False, include_tables=True,
@@ -30,21 +31,34 @@ class Block:
     text: str
 
 
+# What lxml and trafilatura raise on pathological markup.
+_PARSER_ERRORS = (ValueError, TypeError, AttributeError, IndexError, KeyError, RecursionError,
+                  etree.LxmlError, UnicodeError)
+
+
 def parse_html(html: str) -> HtmlElement | None:
-    """Parse with trafilatura's loader (same repairs as its own pipeline)."""
+    """Parse with trafilatura's loader (same repairs as its own pipeline);
+    None if the markup cannot be parsed."""
     from trafilatura.utils import load_html
 
-    return load_html(html)
+    try:
+        return load_html(html)
+    except _PARSER_ERRORS:
+        return None
 
 
 def extract_blocks(tree: HtmlElement, url: str | None) -> list[Block]:
-    """Run trafilatura on the parsed tree and return its body as blocks."""
+    """Run trafilatura on the parsed tree and return its body as blocks
+    ([] when it finds none or fails on the markup)."""
     from trafilatura import bare_extraction
 
-    doc = bare_extraction(tree, url=url, **TRAFILATURA_OPTIONS)
-    if doc is None or doc.body is None:
+    try:
+        doc = bare_extraction(tree, url=url, **TRAFILATURA_OPTIONS)
+        if doc is None or doc.body is None:
+            return []
+        return body_blocks(doc.body)
+    except _PARSER_ERRORS:
         return []
-    return body_blocks(doc.body)
 
 
 def body_blocks(body) -> list[Block]:
