@@ -24,6 +24,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 SNIFF_BYTES = 1024
 META_SCAN_BYTES = 4096
+WESTERN_DEFAULT = "cp1252"   # preferred undeclared legacy charset (see detect_charset)
+CHAOS_SLACK = 0.05
 
 BINARY_MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "PNG image"), (b"%PDF-", "PDF document"), (b"GIF87a", "GIF image"),
@@ -259,11 +261,20 @@ def _try(body: bytes, codec: str | None) -> str | None:
 
 
 def detect_charset(body: bytes) -> str | None:
-    """charset-normalizer's best guess, or None."""
+    """charset-normalizer's guess, or None. Among guesses about as clean as the
+    best one, windows-1252 wins: it is the WHATWG default for the Western
+    languages this tool reads, and short French/Spanish texts are otherwise
+    often taken for Baltic or Central European code pages."""
     from charset_normalizer import from_bytes
 
-    best = from_bytes(body[:200_000]).best()
-    return _text_codec(best.encoding) if best else None
+    matches = list(from_bytes(body[:200_000]))
+    if not matches:
+        return None
+    best = min(matches, key=lambda m: m.chaos)
+    for match in matches:
+        if WESTERN_DEFAULT in match.could_be_from_charset and match.chaos <= best.chaos + CHAOS_SLACK:
+            return WESTERN_DEFAULT
+    return _text_codec(matches[0].encoding)
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
