@@ -59,7 +59,8 @@ def check_ip(ip: IPAddress, host: str, url: str, allowed=()) -> None:
     """BlockedURL if ``ip`` is not public and not in an allowed network."""
     reason = blocked_reason(ip)
     if reason and not any(ip in net for net in allowed):
-        raise BlockedURL(f"{host} resolves to {reason} address {ip}", url)
+        where = f"{host} is a" if host.strip("[]") == str(ip) else f"{host} resolves to a"
+        raise BlockedURL(f"{where} {reason} address ({ip}); private networks not allowed", url)
 
 
 async def resolve(host: str, port: int, url: str) -> tuple[IPAddress, ...]:
