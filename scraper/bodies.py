@@ -287,8 +287,11 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
     if bom:
         return body.decode(bom, errors="replace"), bom
     header = _text_codec(header_charset(content_type))
+    text = _try(body, header)  # the common, cheap case: the header is right
+    if text is not None:
+        return text, header
     meta = meta_charset(body)
-    for codec in (header, meta, "utf-8"):
+    for codec in (meta, "utf-8"):
         text = _try(body, codec)
         if text is not None:
             return text, codec
