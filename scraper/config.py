@@ -36,6 +36,7 @@ class FetchSettings:
     allowed_networks: tuple[str, ...] = ()  # CIDRs let through even when private ones are refused
     max_crawl_delay: float = 60.0    # a robots.txt Crawl-delay is honoured up to this
     robots_max_bytes: int = 512 * 1024  # robots.txt larger than this: treated as absent
+    ca_bundle: str | None = None     # extra trusted CA file (PEM); certificates are always verified
 
 
 @dataclass(frozen=True)

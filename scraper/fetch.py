@@ -256,8 +256,10 @@ class _PerHostTransport(httpx.AsyncBaseTransport):
     keeps it to the host's own connection(s). All pools share one verifying
     TLS context (certificates are always checked)."""
 
-    def __init__(self, per_host: int):
+    def __init__(self, per_host: int, ca_bundle: str | None = None):
         self._ssl = httpx.create_ssl_context()  # certifi CAs, verification on
+        if ca_bundle:
+            self._ssl.load_verify_locations(cafile=ca_bundle)
         self._limits = httpx.Limits(max_connections=max(1, per_host) + 1,
                                     max_keepalive_connections=max(1, per_host))
         self._pools: dict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = {}
@@ -294,7 +296,7 @@ class Fetcher:
 
     async def __aenter__(self) -> Fetcher:
         s = self.settings
-        self._pool = self._transport or _PerHostTransport(s.per_host_connections)
+        self._pool = self._transport or _PerHostTransport(s.per_host_connections, s.ca_bundle)
         self._base_headers = [("User-Agent", s.user_agent), ("Accept-Encoding", ACCEPT_ENCODING)]
         # Per-operation timeouts as a backstop; the total deadline is asyncio.timeout.
         limit = s.timeout + 1.0
