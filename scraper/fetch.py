@@ -215,18 +215,33 @@ class _LeanStream(httpcore.AsyncNetworkStream):
 
 
 class _LeanBackend(httpcore.AsyncNetworkBackend):
+    """Connects only to addresses the policy has checked (pinned: no DNS
+    rebinding between the check and the connection)."""
+
+    def __init__(self, policy: AddressPolicy):
+        self._policy = policy
+
     async def connect_tcp(self, host, port, timeout=None, local_address=None,
                           socket_options=None):
+        addresses = await self._policy.connect_addresses(host, port)
         try:
             with anyio.fail_after(timeout):
-                stream = await anyio.connect_tcp(host, port, local_host=local_address)
+                stream = await self._connect_first(addresses, port, local_address)
         except TimeoutError as exc:
             raise httpcore.ConnectTimeout(_describe(exc)) from exc
-        except (*_NET_ERRORS, anyio.EndOfStream) as exc:
-            raise httpcore.ConnectError(_describe(exc)) from exc
         for option in socket_options or ():
             stream.extra(anyio.abc.SocketAttribute.raw_socket).setsockopt(*option)
         return _LeanStream(stream)
+
+    @staticmethod
+    async def _connect_first(addresses, port, local_address):
+        for index, address in enumerate(addresses):
+            try:
+                return await anyio.connect_tcp(address, port, local_host=local_address)
+            except (*_NET_ERRORS, anyio.EndOfStream) as exc:
+                if index == len(addresses) - 1:
+                    raise httpcore.ConnectError(_describe(exc)) from exc
+        raise httpcore.ConnectError("no address to connect to")
 
     async def connect_unix_socket(self, path, timeout=None, socket_options=None):
         raise httpcore.ConnectError("unix sockets are not used by the fetcher")
@@ -239,13 +254,13 @@ class _HostTransport(httpx.AsyncHTTPTransport):
     """httpx's transport (request/response conversion, error mapping) over an
     httpcore pool built with the lean backend and a verifying TLS context."""
 
-    def __init__(self, ssl_context: ssl.SSLContext, limits: httpx.Limits):
+    def __init__(self, ssl_context: ssl.SSLContext, limits: httpx.Limits, backend: _LeanBackend):
         super().__init__(verify=ssl_context, limits=limits, trust_env=False)
         # httpx does not take a network backend: replace the pool it built.
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context, max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry, network_backend=_LeanBackend())
+            keepalive_expiry=limits.keepalive_expiry, network_backend=backend)
 
 
 class _PerHostTransport(httpx.AsyncBaseTransport):
@@ -256,7 +271,8 @@ class _PerHostTransport(httpx.AsyncBaseTransport):
     keeps it to the host's own connection(s). All pools share one verifying
     TLS context (certificates are always checked)."""
 
-    def __init__(self, per_host: int, ca_bundle: str | None = None):
+    def __init__(self, per_host: int, policy: AddressPolicy, ca_bundle: str | None = None):
+        self._backend = _LeanBackend(policy)
         self._ssl = httpx.create_ssl_context()  # certifi CAs, verification on
         if ca_bundle:
             self._ssl.load_verify_locations(cafile=ca_bundle)
@@ -269,7 +285,7 @@ class _PerHostTransport(httpx.AsyncBaseTransport):
         key = (url.raw_scheme, url.raw_host, url.port)
         pool = self._pools.get(key)
         if pool is None:
-            pool = _HostTransport(self._ssl, self._limits)
+            pool = _HostTransport(self._ssl, self._limits, self._backend)
             self._pools[key] = pool
         return await pool.handle_async_request(request)
 
@@ -296,7 +312,8 @@ class Fetcher:
 
     async def __aenter__(self) -> Fetcher:
         s = self.settings
-        self._pool = self._transport or _PerHostTransport(s.per_host_connections, s.ca_bundle)
+        self._pool = self._transport or _PerHostTransport(s.per_host_connections, self._policy,
+                                                          s.ca_bundle)
         self._base_headers = [("User-Agent", s.user_agent), ("Accept-Encoding", ACCEPT_ENCODING)]
         # Per-operation timeouts as a backstop; the total deadline is asyncio.timeout.
         limit = s.timeout + 1.0

@@ -99,6 +99,15 @@ class AddressPolicy:
         if isinstance(verdict, BlockedURL):
             raise BlockedURL(str(verdict), url)
 
+    async def connect_addresses(self, host: str, port: int) -> tuple[str, ...]:
+        """What to connect to for ``host``: the very addresses that were checked
+        (so DNS cannot change its answer between the check and the connection),
+        or the host name itself when private networks are allowed."""
+        if self.allow_private:
+            return (host,)
+        await self.check(f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/")
+        return tuple(str(ip) for ip in self._verdicts[(host.lower().rstrip("."), port)])
+
     async def _judge(self, host: str, port: int, url: str):
         addresses = await resolve(host, port, url)
         try:

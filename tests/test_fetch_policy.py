@@ -76,3 +76,24 @@ def test_normalize_url(raw, expected):
 def test_domain_of():
     assert domain_of("https://www.Example.com/x") == "example.com"
     assert domain_of(None) is None
+
+
+def test_connection_pinned_to_checked_address(server, monkeypatch):
+    """DNS rebinding: the name is resolved once, checked, and the connection goes
+    to that very address; a second (rebound) answer is never used."""
+    from badserver import fast_settings, fetch_sync, html
+    from scraper import netpolicy
+
+    answers = [(ipaddress.ip_address("127.0.0.1"),), (ipaddress.ip_address("10.0.0.1"),)]
+    calls = []
+
+    async def fake_resolve(host, port, url):
+        calls.append(host)
+        return answers[min(len(calls) - 1, 1)]
+    monkeypatch.setattr(netpolicy, "resolve", fake_resolve)
+    server.route("/", html("<p>pinned</p>"))
+    strict = fast_settings(allow_private_networks=False, allowed_networks=("127.0.0.1/32",))
+    page = fetch_sync(f"http://rebind.test:{server.port}/", strict)
+    assert "pinned" in page.html
+    assert calls == ["rebind.test"]
+    assert server.log[0].headers["host"] == f"rebind.test:{server.port}"
