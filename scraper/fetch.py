@@ -333,7 +333,11 @@ class Fetcher:
         """Fetch one HTML page. Raises a FetchError subclass on any failure."""
         opts = _Options(True, self.settings.obey_robots, self.settings.max_bytes)
         resp = await self._fetch(url, opts, etag, last_modified, ACCEPT_HTML)
-        return to_page(resp)
+        page = to_page(resp)
+        if page.not_modified:  # a 304 need not repeat the validators: keep ours
+            page = replace(page, etag=page.etag or etag,
+                           last_modified=page.last_modified or last_modified)
+        return page
 
     async def fetch_bytes(self, url: str, etag: str | None = None,
                           last_modified: str | None = None) -> Response:

@@ -84,3 +84,11 @@ def test_fetch_subprocess_no_traceback(server):
     assert proc.returncode == 1
     assert proc.stderr.strip().startswith(f"error: {server.url('/reset')}: body cut")
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_httpx_imported_lazily():
+    code = ("import sys, scraper, scraper.cli, scraper.pipeline, scraper.discover; "
+            "from click.testing import CliRunner; CliRunner().invoke(scraper.cli.cli, ['--help']); "
+            "print('httpx' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert out.stdout.strip() == "False", out.stderr

@@ -380,7 +380,8 @@ def test_etag_and_last_modified_304(server):
     first = fetch_sync(server.url("/c"))
     assert first.status == 200 and first.etag == '"v1"' and first.last_modified == lm
     again = fetch_sync(server.url("/c"), etag=first.etag)
-    assert again.not_modified and again.html == ""
+    assert again.not_modified and again.html == "" and again.last_modified is None
+    assert again.etag == '"v1"'
     by_date = fetch_sync(server.url("/c"), last_modified=first.last_modified)
     assert by_date.status == 304
     assert server.log[1].headers["if-none-match"] == '"v1"'
