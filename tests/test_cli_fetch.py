@@ -8,7 +8,7 @@ import time
 
 from click.testing import CliRunner
 
-from badserver import html, send
+from badserver import html
 from scraper.cli import cli
 
 ARTICLE = ("<html><head><title>Rain in the valley</title></head><body><article><h1>Rain in the "
