@@ -418,7 +418,15 @@ class Fetcher:
             await self._check_robots(url, host)
         async with self._host_slot(host):
             async with self._global:
-                return await self._exchange(url, headers, opts)
+                outcome = await self._exchange(url, headers, opts)
+        if isinstance(outcome, _RetryStatus) and outcome.retry_after:
+            self._pause_host(host, outcome.retry_after)
+        return outcome
+
+    def _pause_host(self, host: _Host, seconds: float) -> None:
+        """Retry-After speaks for the whole host: no request to it before then."""
+        until = asyncio.get_running_loop().time() + min(seconds, self.settings.retry_after_cap)
+        host.next_at = max(host.next_at, until)
 
     def _host(self, key: tuple[str, str, int]) -> _Host:
         host = self._hosts.get(key)
