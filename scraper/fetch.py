@@ -1,10 +1,14 @@
-"""The fetcher: polite, bounded, robust HTTP. The only module importing httpx.
+"""The fetcher: polite, bounded, robust HTTP. The only module importing httpx
+(and its httpcore/anyio layers).
 
-One httpx connection pool per run (``async with Fetcher(settings) as f``),
-used at the transport level: redirects, retries, decoding and limits are done
-here, and skipping ``httpx.AsyncClient``'s per-request layers (cookies, auth,
-URL merging, its own redirect loop) takes about a third off the CPU cost of
-a request (see benchmarks/bench_fetch.py). Then:
+One connection pool per run (``async with Fetcher(settings) as f``): a router
+transport with one small httpx/httpcore pool per host, used at the transport
+level. Redirects, retries, decoding and limits are done here, so
+``httpx.AsyncClient``'s per-request layers (cookies, auth, URL merging, its
+own redirect loop) are skipped: that, one pool per host and a network stream
+without a cancel scope per read/write roughly halved the CPU cost of a request
+(see benchmarks/bench_fetch.py). Connections go only to the addresses the
+address policy checked (no DNS rebinding window). Then:
 
 * a global limit on requests in flight, and per host one connection at a time
   with a delay (plus jitter) between requests; robots.txt fetched once per
@@ -264,7 +268,7 @@ class _HostTransport(httpx.AsyncHTTPTransport):
 
 
 class _PerHostTransport(httpx.AsyncBaseTransport):
-    """One small connection pool per host behind the run's single client.
+    """The run's transport: one small connection pool per host.
 
     httpcore scans every pooled connection on each request; with one shared
     pool over many hosts that scan dominated the CPU time. One pool per host

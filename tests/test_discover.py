@@ -96,7 +96,7 @@ def test_entity_feeds_refused_fast(doc):
     start = time.monotonic()
     with pytest.raises(DiscoveryError) as err:
         parse_feed(doc, "https://x.example/feed")
-    assert time.monotonic() - start < 0.5
+    assert time.monotonic() - start < 1.0
     assert "root:" not in str(err.value)
 
 

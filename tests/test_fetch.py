@@ -277,7 +277,7 @@ def test_retry_after_beyond_cap_gives_up_at_once(server):
     server.route("/later", flaky(429, {"Retry-After": "86400"}, times=10))
     result, elapsed = timed(server.url("/later"))
     assert isinstance(result, RetryLater) and "86400" in str(result)
-    assert elapsed < 0.5 and server.hits["/later"] == 1
+    assert elapsed < 1.5 and server.hits["/later"] == 1
 
 
 def test_503_then_200_with_backoff(server):
