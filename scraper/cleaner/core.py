@@ -21,7 +21,6 @@ from .source import Origin, clean_source_name, holder_candidates, is_own, link_f
 MAX_HTML_CHARS = 16_000_000   # bigger pages are refused, not parsed for minutes
 MIN_WORDS = 5                 # fewer words left is no article (a lone menu link, a caption)
 _MARKUP = re.compile(r"<\s*[a-zA-Z!?/]")
-_BYLINE_START = re.compile(r"^\W{0,2}(?:written |posted |écrit |escrito )?(?:by|par|por)\s*:?\s+\S", re.I)
 
 
 def clean(html: str | bytes, url: str | None = None, *, template_keys: Collection[str] = (),
@@ -71,7 +70,7 @@ def _build(blocks: list[Block], page: meta.PageMeta, url, base, rules: RuleSet, 
     exclude = {squash(site), squash(domain)} - {""}
     head_end, _ = zones(blocks)
     head_texts = [b.text for b in blocks[:head_end]]
-    bylines = [t for t in (*head_texts, *page.after_h1[:12]) if _BYLINE_START.match(t)]
+    bylines = meta.byline_candidates([*head_texts, *page.after_h1[:12]])
     authors = meta.authors(page, bylines, exclude)
     matches = apply_rules(rules, blocks, authors)
     if not authors:

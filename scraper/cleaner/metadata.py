@@ -326,14 +326,30 @@ def published(pm: PageMeta, head_texts: list[str], url: str | None) -> str | Non
             found = parse_machine_date(value)
             if found:
                 return found
-    for text in (*pm.byline_texts, *head_texts, *_joined(pm.after_h1)):
+    for text in (*pm.byline_texts, *head_texts, *joined_chunks(pm.after_h1)):
         found = parse_text_date(text)
         if found:
             return found
     return date_from_url(url) or parse_machine_date(ld.get("dateModified") if isinstance(ld.get("dateModified"), str) else None)
 
 
-def _joined(chunks: list[str]) -> list[str]:
+_BY_WORD = re.compile(r"^\W{0,2}(?:written |posted |écrit |escrito )?(?:by|par|por)\s*:?$", re.I)
+_BY_LINE = re.compile(r"^\W{0,2}(?:written |posted |écrit |escrito )?(?:by|par|por)\s*:?\s+\S", re.I)
+
+
+def byline_candidates(texts: list[str]) -> list[str]:
+    """Texts that read 'By/Par/Por <names>': a chunk that starts so, or the
+    keyword alone in its element followed by the next chunk (a linked name)."""
+    out = []
+    for i, text in enumerate(texts):
+        if _BY_LINE.match(text):
+            out.append(text)
+        elif _BY_WORD.match(text) and i + 1 < len(texts):
+            out.append(f"{text} {texts[i + 1]}")
+    return out
+
+
+def joined_chunks(chunks: list[str]) -> list[str]:
     """Neighbouring chunks joined in pairs, so 'Par <a>X</a>, le 3 mars 2021' reads whole."""
     return [" ".join(chunks[i:i + 3]) for i in range(len(chunks))]
 
