@@ -8,7 +8,7 @@ from collections.abc import Collection
 
 from ..errors import EmptyArticle, NotHTMLContent
 from ..models import Article, Removed
-from ..textkeys import content_hash, paragraph_key
+from ..textkeys import content_hash, paragraph_key, squash
 from ..urls import domain_of
 from . import metadata as meta
 from .decode import decode_html
@@ -16,7 +16,7 @@ from .extract import Block, extract_blocks, parse_html
 from .language import body_sample, detect_language
 from .notices import Match, Rule, RuleSet, apply_rules, builtin_rules, zones
 from .paragraphs import join_splits
-from .source import Origin, clean_source_name, holder_candidates, is_own, link_for, squash
+from .source import Origin, clean_source_name, holder_candidates, is_own, link_for
 
 MAX_HTML_CHARS = 16_000_000   # bigger pages are refused, not parsed for minutes
 MIN_WORDS = 5                 # fewer words left is no article (a lone menu link, a caption)

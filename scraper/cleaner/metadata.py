@@ -9,6 +9,7 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
+from ..textkeys import squash
 from ..urls import domain_of
 from .dates import date_from_url, parse_machine_date, parse_text_date
 from .language import normalize_lang_tag
@@ -217,10 +218,6 @@ def _title_suffix(pm: PageMeta) -> str | None:
 
 
 # ------------------------------------------------------------------- title
-def _squash(text: str | None) -> str:
-    return re.sub(r"[\W_]+", "", (text or "").casefold())
-
-
 def title(pm: PageMeta, site: str | None, domain: str | None) -> str | None:
     """The headline without the site-name suffix or prefix."""
     ld = article_ld(pm)
@@ -230,7 +227,7 @@ def title(pm: PageMeta, site: str | None, domain: str | None) -> str | None:
     if raw is None:
         return None
     for h in pm.h1:
-        if _squash(h) and _squash(h) == _squash(raw):
+        if squash(h) and squash(h) == squash(raw):
             return h
     return strip_site(raw, site, domain, pm.h1)
 
@@ -246,9 +243,9 @@ def strip_site(raw: str, site: str | None, domain: str | None, h1: list[str]) ->
     parts = [raw[starts[i]:bounds[i + 1]].strip() for i in range(len(starts))]
     for h in h1:
         for p in parts:
-            if _squash(p) and _squash(p) == _squash(h):
+            if squash(p) and squash(p) == squash(h):
                 return p
-    own = {_squash(site), _squash(domain), _squash((domain or "").rsplit(".", 1)[0])} - {""}
+    own = {squash(site), squash(domain), squash((domain or "").rsplit(".", 1)[0])} - {""}
     first, last = 0, len(parts)
     while last - first > 1 and _is_own(parts[last - 1], own):
         last -= 1
@@ -258,7 +255,7 @@ def strip_site(raw: str, site: str | None, domain: str | None, h1: list[str]) ->
 
 
 def _is_own(part: str, own: set[str]) -> bool:
-    sq = _squash(part)
+    sq = squash(part)
     return bool(sq) and any(sq == o or sq.startswith(o) or o.startswith(sq) and len(sq) >= 4 for o in own)
 
 
@@ -272,7 +269,7 @@ def clean_author_names(values: list[str], exclude: set[str]) -> list[str]:
         value = _BY_PREFIX.sub("", value.strip())
         for part in _NAME_SPLIT.split(value):
             name = _clean_name(part)
-            key = _squash(name)
+            key = squash(name)
             if name and key not in seen and key not in exclude:
                 seen.add(key)
                 out.append(name)

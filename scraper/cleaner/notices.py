@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..errors import ConfigError
+from ..textkeys import squash
 from .extract import Block
 
 WHERE = ("any", "head", "tail")
@@ -188,13 +189,9 @@ def match_block(rules: Iterable[Rule], blocks: Sequence[Block], i: int, head_end
     return None
 
 
-def _squash(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text.casefold())
-
-
 def _names_author(text: str, authors: Sequence[str]) -> bool:
-    sq = _squash(text)
-    return any(_squash(a) and _squash(a) in sq for a in authors)
+    sq = squash(text)
+    return any(squash(a) and squash(a) in sq for a in authors)
 
 
 def _starts_with_author(text: str, authors: Sequence[str]) -> bool:

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ..textkeys import squash
 from ..urls import domain_of
 
 _URL = re.compile(r"https?://\S+|\bwww\.\S+", re.I)
@@ -28,10 +29,6 @@ _RIGHTS = re.compile(r"all rights reserved|tous droits réservés|todos los dere
 class Origin:
     source: str | None
     url: str | None
-
-
-def squash(text: str | None) -> str:
-    return re.sub(r"[\W_]+", "", (text or "").casefold())
 
 
 def is_own(source: str | None, site: str | None, domain: str | None) -> bool:
