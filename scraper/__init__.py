@@ -3,8 +3,9 @@ boilerplate (French, English, Spanish), keep clean records in SQLite.
 
 Public API::
 
-    from scraper import clean
+    from scraper import clean, fetch
     article = clean(html, url="https://example.org/a")   # -> Article
+    page = fetch("https://example.org/a")                # -> Page (FetchError on failure)
 """
 from __future__ import annotations
 
@@ -27,8 +28,15 @@ def clean(html, url=None, **options):
     return _clean(html, url, **options)
 
 
+def fetch(url, settings=None):
+    """Fetch one HTML page synchronously: see ``scraper.fetch.fetch``. httpx is
+    imported only when this is called."""
+    from .fetch import fetch as _fetch
+    return _fetch(url, settings)
+
+
 __all__ = [
-    "__version__", "clean", "Article", "Page", "Removed",
+    "__version__", "clean", "fetch", "Article", "Page", "Removed",
     "ScraperError", "ConfigError", "FetchError", "CleanError", "NotHTMLContent",
     "EmptyArticle", "StoreError",
 ]

@@ -237,6 +237,62 @@ def serve(host, port, db):
 # ---- end of store commands -------------------------------------------------
 
 
+# ---------------------------------------------------------------------- fetch (issue 4)
+
+@cli.command("fetch")
+@click.argument("urls", nargs=-1, required=True)
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), help="SQLite file to store records in.")
+@click.option("--no-store", is_flag=True, help="Print records only; do not store them.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "text"]), default="jsonl", show_default=True)
+@click.option("--allow-private", is_flag=True,
+              help="Allow private, loopback and link-local addresses (tests, demos, intranets).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), help="Total deadline per request, seconds.")
+@click.option("--delay", type=click.FloatRange(min=0), help="Seconds between requests to one host.")
+def fetch_cmd(urls, db_path, no_store, fmt, allow_private, timeout, delay):
+    """Fetch and clean URL(s): one record per success on stdout, one
+    'error: URL: reason' line per failure on stderr; exit 1 if any failed."""
+    import asyncio
+
+    if not no_store:
+        click.echo("note: storage is not available yet; records are printed only "
+                   "(as with --no-store)", err=True)
+    settings = _fetch_settings(allow_private, timeout, delay)
+    failed = asyncio.run(_fetch_and_print(urls, settings, fmt))
+    if failed:
+        sys.exit(1)
+
+
+def _fetch_settings(allow_private: bool, timeout: float | None, delay: float | None):
+    from dataclasses import replace
+
+    from .config import FetchSettings
+
+    changes = {"allow_private_networks": True} if allow_private else {}
+    if timeout is not None:
+        changes["timeout"] = timeout
+    if delay is not None:
+        changes.update(delay=delay, jitter=min(FetchSettings.jitter, delay))
+    return replace(FetchSettings(), **changes)
+
+
+async def _fetch_and_print(urls, settings, fmt: str) -> int:
+    from .pipeline import fetch_and_clean
+
+    failed = 0
+    async for result in fetch_and_clean(urls, settings):
+        if result.error is not None:
+            failed += 1
+            click.echo(f"error: {result.url}: {result.error}", err=True)
+        elif result.article is None:
+            click.echo(f"{result.url}: not modified", err=True)
+        else:
+            record = result.article.to_dict()
+            record["final_url"] = result.page.final_url
+            record["fetched_at"] = result.page.fetched_at
+            _emit(record, fmt)
+    return failed
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

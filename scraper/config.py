@@ -33,6 +33,10 @@ class FetchSettings:
     retry_after_cap: float = 120.0   # Retry-After beyond this: give the URL up for this run
     obey_robots: bool = True
     allow_private_networks: bool = False
+    allowed_networks: tuple[str, ...] = ()  # CIDRs let through even when private ones are refused
+    max_crawl_delay: float = 60.0    # a robots.txt Crawl-delay is honoured up to this
+    robots_max_bytes: int = 512 * 1024  # robots.txt larger than this: treated as absent
+    ca_bundle: str | None = None     # extra trusted CA file (PEM); certificates are always verified
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ so callers (and the CLI) can catch one base class and print one line.
     │   ├── BadStatus               final HTTP status not 2xx/304
     │   ├── RetryLater              Retry-After beyond the cap: given up for this run
     │   ├── NotHTML                 content is not an HTML/XHTML page
+    │   ├── BadEncoding             corrupt or unsupported Content-Encoding
     │   └── ConnectError            DNS, refused, reset before a response
     ├── DiscoveryError              a feed or sitemap could not be read
     ├── CleanError                  the cleaner could not produce a record
@@ -80,6 +81,10 @@ class RetryLater(FetchError):
 
 
 class NotHTML(FetchError):
+    pass
+
+
+class BadEncoding(FetchError):
     pass
 
 

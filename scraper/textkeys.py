@@ -14,6 +14,12 @@ def normalize_text(text: str) -> str:
     return _NON_WORD.sub(" ", text).strip()
 
 
+def squash(text: str | None) -> str:
+    """Case-folded letters and digits only: 'Mondialisation.ca' -> 'mondialisationca'.
+    For comparing names (sites, outlets, authors, titles) whatever their punctuation."""
+    return _NON_WORD.sub("", (text or "").casefold())
+
+
 def paragraph_key(text: str) -> str:
     """A short stable hash of a paragraph's normalised text (site template memory)."""
     return hashlib.sha1(normalize_text(text).encode("utf-8")).hexdigest()[:16]

@@ -208,3 +208,14 @@ def test_output_cut_short_by_the_reader_is_quiet(tmp_path):
         proc.stdout.close()  # like `| head -1`
         err = proc.stderr.read().decode()
         assert proc.wait(timeout=20) == 0 and err == "", err
+
+
+def test_serve_without_datasette_is_one_clear_line(db, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",  # datasette is installed here: hide it
+                        lambda name, *a: None if name == "datasette" else real(name, *a))
+    res = run("serve", "--db", db)
+    assert res.exit_code == 1
+    assert res.output == "Error: datasette is not installed: pip install 'scraper[web]'\n"

@@ -1,0 +1,79 @@
+"""fetch -> clean for many URLs; errors are collected per URL, never raised.
+
+Storage is added by the store stage; this module only fetches and cleans.
+httpx (through ``scraper.fetch``) is imported lazily, when a run starts.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+
+from .config import FetchSettings, Settings
+from .errors import CleanError, ScraperError
+from .models import Article, Page
+
+CleanFn = Callable[..., Article]
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome for one URL: a page and an article, or an error."""
+    url: str
+    page: Page | None = None
+    article: Article | None = None
+    error: ScraperError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _default_clean() -> CleanFn:
+    from .cleaner import clean
+    return clean
+
+
+async def _one(fetcher, url: str, clean_fn: CleanFn) -> Result:
+    try:
+        page = await fetcher.fetch(url)
+    except ScraperError as exc:
+        return Result(url, error=exc)
+    if page.not_modified:
+        return Result(url, page=page)
+    try:
+        # Cleaning is CPU-bound: a worker thread keeps the event loop (and the
+        # deadlines of fetches in flight) responsive.
+        article = await asyncio.to_thread(clean_fn, page.html, url, final_url=page.final_url,
+                                          fetched_at=page.fetched_at)
+    except ScraperError as exc:
+        return Result(url, page=page, error=exc)
+    except Exception as exc:  # a cleaner bug must not end the whole run
+        return Result(url, page=page, error=CleanError(f"cleaner failed: {exc!r}"))
+    return Result(url, page=page, article=article)
+
+
+async def fetch_and_clean(urls: Iterable[str], settings: Settings | FetchSettings | None = None,
+                          *, clean_fn: CleanFn | None = None) -> AsyncIterator[Result]:
+    """Fetch (politely, concurrently) and clean each URL; yield one Result per
+    URL in input order. A fetch or clean failure is a Result with ``error``."""
+    from .fetch import Fetcher
+
+    clean_fn = clean_fn or _default_clean()
+    async with Fetcher(settings) as fetcher:
+        tasks = [asyncio.ensure_future(_one(fetcher, url, clean_fn)) for url in urls]
+        try:
+            for task in tasks:
+                yield await task
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def run_fetch_and_clean(urls: Iterable[str], settings: Settings | FetchSettings | None = None,
+                        *, clean_fn: CleanFn | None = None) -> list[Result]:
+    """Synchronous wrapper: all Results, in input order."""
+    async def collect():
+        return [r async for r in fetch_and_clean(urls, settings, clean_fn=clean_fn)]
+    return asyncio.run(collect())
