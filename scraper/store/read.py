@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import ReadOnlyQuery, StoreError
 from ..models import ARTICLE_FIELDS
+from ..textkeys import squash
 
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2}([T ][0-9:.+\-Z]*)?)?)?$")
 _WORD = re.compile(r"\w", re.UNICODE)
@@ -168,12 +169,13 @@ def stats(conn: sqlite3.Connection, path: str) -> dict[str, Any]:
 
 
 def _outlet(name: str | None) -> set[str]:
-    """Comparable spellings of an outlet name or domain."""
+    """Comparable spellings of an outlet name or domain ('CounterPunch',
+    'counterpunch.org' -> 'counterpunch')."""
     if not name:
         return set()
     low = name.casefold().removeprefix("www.")
     forms = {low, low.rsplit(".", 1)[0]} if "." in low else {low}
-    return {re.sub(r"\W+", "", f) for f in forms} - {""}
+    return {squash(f) for f in forms} - {""}
 
 
 def copies(conn: sqlite3.Connection, record: dict[str, Any]) -> list[dict[str, Any]]:
