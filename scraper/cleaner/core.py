@@ -137,13 +137,18 @@ def _split(blocks, matches, template_keys) -> tuple[list[Block], list[Removed]]:
 
 def find_origin(blocks: list[Block], matches: list[Match | None], page: meta.PageMeta,
                 site: str | None, domain: str | None, authors: list[str]) -> Origin:
-    """Original source and URL from attribution notices, then the copyright
-    line in the tail, then a canonical link to another domain."""
+    """Original source and URL from attribution notices, then a byline naming
+    the outlet ('By X / Outlet'), then the copyright line in the tail, then a
+    canonical link to another domain."""
     found = [m for m in matches if m is not None and "after" not in m.groups]
     for m in (m for m in found if m.rule.kind == "source_attribution"):
         name, url = clean_source_name(m.groups.get("source"))
         url = url or link_for(name, blocks[m.index].text, page.anchors, page.absolute)
         name = name or domain_of(url)
+        if name:
+            return Origin(None, None) if is_own(name, site, domain) else Origin(name, url)
+    for m in (m for m in found if m.rule.kind == "byline" and m.groups.get("source")):
+        name, url = clean_source_name(m.groups["source"])   # 'By Jane Doe / Common Dreams'
         if name:
             return Origin(None, None) if is_own(name, site, domain) else Origin(name, url)
     _, tail_start = zones(blocks, [m is not None for m in matches])

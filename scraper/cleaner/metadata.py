@@ -30,6 +30,7 @@ _NOT_NAME = re.compile(r"@|https?://|www\.|\d{3,}|\b(?:staff|rédaction|redactio
 _DEK_CLASS = re.compile(r"(?:^|[\s_-])(?:sub-?headline|sub-?title|sub-?head|dek|deck|standfirst|strapline|chapo|chapeau|"
                         r"entradilla|bajada|sumario|excerpt|summary|teaser|kicker)(?:$|[\s_-])", re.I)
 _NAME_TOKEN = re.compile(r"^[^\W\d_][\w.'’-]*$")
+_BY_WORDS = {"by", "par", "por", "von", "author", "auteur", "autor", "autora", "and", "et"}
 _NAME_PARTICLES = {"de", "du", "des", "da", "del", "della", "der", "van", "von", "la", "le", "bin", "al", "el", "y", "di"}
 
 
@@ -265,7 +266,7 @@ def clean_author_names(values: list[str], exclude: set[str]) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
     for value in values:
-        value = re.split(r"\s[|•·–—]\s|\s-\s", value)[0]
+        value = re.split(r"\s[|•·–—/]\s|\s-\s", value)[0]
         value = _BY_PREFIX.sub("", value.strip())
         for part in _NAME_SPLIT.split(value):
             name = _clean_name(part)
@@ -283,7 +284,7 @@ def _clean_name(part: str) -> str | None:
     if not part or _NOT_NAME.search(part) or parse_text_date(part):
         return None
     words = part.split()
-    if not 1 <= len(words) <= 6:
+    if not 1 <= len(words) <= 6 or part.casefold() in _NAME_PARTICLES | _BY_WORDS:
         return None
     if not all(_NAME_TOKEN.match(w) for w in words):
         return None
