@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import urljoin
 
 from lxml import etree
@@ -45,7 +46,7 @@ class PageMeta:
     canonical: str | None = None
     byline_texts: list[str] = field(default_factory=list)
     author_texts: list[str] = field(default_factory=list)
-    anchors: list[tuple[str, str]] = field(default_factory=list)  # (text, raw href), document order
+    tree: object = None  # the parsed page, for what is read only when needed (links)
     base_url: str | None = None
 
     def absolute(self, href: str) -> str:
@@ -53,6 +54,14 @@ class PageMeta:
     time_value: str | None = None  # first <time datetime=...>
     after_h1: list[str] = field(default_factory=list)  # short texts right after the first <h1>
     dek_texts: list[str] = field(default_factory=list)  # texts of subtitle/standfirst/excerpt elements
+
+    @cached_property
+    def anchors(self) -> list[tuple[str, str]]:
+        """(text, raw href) of the page's links, in document order (read on demand:
+        only a page with an attribution notice needs them)."""
+        if self.tree is None:
+            return []
+        return [(_text(a), a.get("href").strip()) for a in _LINKS(self.tree)[:5000]]
 
     def first(self, *keys: str) -> str | None:
         for key in keys:
@@ -68,10 +77,10 @@ def _text(el) -> str:
 
 def read_page(tree, base_url: str | None) -> PageMeta:
     """One pass over the tree to collect what the metadata needs."""
-    pm = PageMeta(base_url=base_url)
+    pm = PageMeta(base_url=base_url, tree=tree)
     root = tree.getroottree().getroot()
     pm.html_lang = root.get("lang") or root.get("xml:lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
-    for el in tree.iter("meta", "script", "title", "h1", "link", "time", "a"):
+    for el in tree.iter("meta", "script", "title", "h1", "link", "time"):
         tag = el.tag
         if tag == "meta":
             key = (el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv") or "").lower()
@@ -92,10 +101,6 @@ def read_page(tree, base_url: str | None) -> PageMeta:
                 pm.canonical = urljoin(base_url or "", href)
         elif tag == "time" and not pm.time_value:
             pm.time_value = el.get("datetime") or None
-        elif tag == "a":
-            href = el.get("href")
-            if href and len(pm.anchors) < 5000:
-                pm.anchors.append((_text(el), href.strip()))
     _collect_bylines(tree, pm)
     _collect_after_h1(tree, pm)
     if not pm.canonical and pm.meta.get("og:url"):
@@ -103,6 +108,8 @@ def read_page(tree, base_url: str | None) -> PageMeta:
     return pm
 
 
+_LINKS = etree.XPath("//a[@href]")
+_FOLLOWING = etree.XPath("following::*[position() <= 40]")
 _MARKED = etree.XPath("//body//*[@class or @id or @itemprop or @rel]")
 
 
@@ -133,19 +140,16 @@ def _collect_after_h1(tree, pm: PageMeta, limit: int = 25) -> None:
     h1 = next(tree.iter("h1"), None)
     if h1 is None:
         return
-    started = False
-    for el in tree.iter():
-        if el is h1:
-            started = True
-            continue
-        if not started or not isinstance(el.tag, str) or el.tag in ("script", "style"):
-            continue
-        for chunk in (el.text, el.tail):
-            chunk = _WS.sub(" ", chunk or "").strip()
-            if chunk and len(chunk) <= 200:
-                pm.after_h1.append(chunk)
-        if len(pm.after_h1) >= limit:
-            return
+    chunks = [h1.tail]
+    for el in _FOLLOWING(h1):
+        if el.tag not in ("script", "style") and isinstance(el.tag, str):
+            chunks += (el.text, el.tail)
+    for chunk in chunks:
+        chunk = _WS.sub(" ", chunk or "").strip()
+        if chunk and len(chunk) <= 200:
+            pm.after_h1.append(chunk)
+            if len(pm.after_h1) >= limit:
+                return
 
 
 def _jsonld_objects(raw: str) -> list[dict]:
