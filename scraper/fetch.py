@@ -63,7 +63,7 @@ from .errors import (
     BadStatus, BlockedURL, ConnectError, FetchError, FetchTimeout, RetryLater, RobotsDisallowed,
     RobotsUnavailable, TooLarge, TooManyRedirects, Truncated,
 )
-from .models import Page
+from .models import HTTPResult, Page
 from .netpolicy import AddressPolicy, split_target
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -75,7 +75,7 @@ KEEPALIVE_EXPIRY = 5.0          # seconds an idle pooled connection is kept
 
 
 @dataclass(frozen=True)
-class Response:
+class Response(HTTPResult):
     """A fetched body before any HTML handling (what ``fetch_bytes`` returns)."""
     url: str
     final_url: str
@@ -85,14 +85,6 @@ class Response:
     fetched_at: str
     elapsed: float = 0.0
     redirects: tuple[str, ...] = ()
-
-    def header(self, name: str) -> str | None:
-        name = name.lower()
-        return next((v for k, v in self.headers if k.lower() == name), None)
-
-    @property
-    def not_modified(self) -> bool:
-        return self.status == 304
 
     @property
     def etag(self) -> str | None:
