@@ -393,7 +393,8 @@ class Fetcher:
                                                          s.ca_bundle)
         self._client = _Client(
             transport=transport, follow_redirects=False, trust_env=False,
-            headers={"User-Agent": s.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
+            headers={"User-Agent": s.user_agent, "Accept": ACCEPT_HTML,
+                     "Accept-Encoding": ACCEPT_ENCODING},
             # Per-operation timeouts as a backstop; the total deadline is asyncio.timeout.
             timeout=httpx.Timeout(s.timeout + 1.0),
             event_hooks={"response": [_check_location]})
@@ -430,7 +431,8 @@ class Fetcher:
                      last_modified: str | None, accept: str) -> Response:
         if self._client is None:
             raise RuntimeError("use 'async with Fetcher(...)' before fetching")
-        headers = {"Accept": accept}
+        # The client's own headers already accept HTML: most requests add none.
+        headers = {} if accept == ACCEPT_HTML else {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -550,7 +552,7 @@ class Fetcher:
             budget.spent += loop.time() - started
 
     async def _send(self, url: str, headers: dict, opts: _Options):
-        request = self._client.build_request("GET", url, headers=headers)
+        request = self._client.build_request("GET", url, headers=headers or None)
         response = await self._client.send(request, stream=True)
         try:
             return await self._handle(url, response, opts)
