@@ -1,24 +1,31 @@
 """The fetcher: polite, bounded, robust HTTP. The only module importing httpx
 (and its httpcore/anyio layers).
 
-One connection pool per run (``async with Fetcher(settings) as f``): a router
-transport with one small httpx/httpcore pool per host, used at the transport
-level. Redirects, retries, decoding and limits are done here, so
-``httpx.AsyncClient``'s per-request layers (cookies, auth, URL merging, its
-own redirect loop) are skipped: that, one pool per host and a network stream
-without a cancel scope per read/write roughly halved the CPU cost of a request
-(see benchmarks/bench_fetch.py). Connections go only to the addresses the
-address policy checked (no DNS rebinding window). Then:
+One ``httpx.AsyncClient`` per run (``async with Fetcher(settings) as f``),
+created in ``__aenter__`` and closed in ``__aexit__``; every request goes
+through it (``build_request`` then ``send(..., stream=True)``, redirects not
+followed by the client: they are followed here and checked again). Under the
+client sits the run's transport, one small httpcore connection pool per host
+(a shared pool scans all its connections on every request), built with public
+httpcore APIs only: a lean network backend (no cancel scope per read/write)
+that connects only to the addresses the address policy checked (no DNS
+rebinding window), and one verifying TLS context. The client keeps no cookie
+jar (none is stored or sent, which also saves its per-response cookie work).
+Then:
 
 * a global limit on requests in flight, and per host one connection at a time
   with a delay (plus jitter) between requests; robots.txt fetched once per
   host per run (protego), its Crawl-delay honoured; 5xx or a timeout on
   robots.txt means "try this host later" (RobotsUnavailable), 4xx "allowed";
-* a total deadline per request covering connect, headers and body;
+* a total deadline per fetch attempt covering connect, headers and body of
+  every redirect hop together (the chain shares one budget; waiting for the
+  host's turn is not counted); a retry after its backoff or Retry-After wait
+  starts a fresh deadline;
 * a body cap counted while streaming on raw AND decoded bytes (bodies are
   decoded here, see ``scraper.bodies``, so compression bombs stop at the cap);
 * redirects followed by hand (at most ``max_redirects``), every hop checked
-  again by the address policy (``scraper.netpolicy``) and robots.txt;
+  again by the address policy (``scraper.netpolicy``) and robots.txt; a
+  Location that cannot be parsed is refused (BlockedURL);
 * retries on 408/429/5xx and connection errors with exponential backoff and
   jitter, Retry-After honoured up to a cap, beyond it RetryLater at once;
 * a body shorter than Content-Length or cut by a reset raises Truncated;
@@ -27,6 +34,7 @@ address policy checked (no DNS rebinding window). Then:
 
 ``fetch_bytes`` is the lower level shared with discovery (feeds, sitemaps):
 same limits and policy, no HTML check. TLS certificates are always verified.
+See benchmarks/bench_fetch.py for the cost per page.
 """
 from __future__ import annotations
 
@@ -52,10 +60,10 @@ from protego import Protego
 from . import bodies
 from .config import FetchSettings, Settings
 from .errors import (
-    BadStatus, ConnectError, FetchError, FetchTimeout, RetryLater, RobotsDisallowed,
+    BadStatus, BlockedURL, ConnectError, FetchError, FetchTimeout, RetryLater, RobotsDisallowed,
     RobotsUnavailable, TooLarge, TooManyRedirects, Truncated,
 )
-from .models import Page
+from .models import HTTPResult, Page
 from .netpolicy import AddressPolicy, split_target
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -63,10 +71,11 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ACCEPT_HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
 ACCEPT_ANY = "*/*"
 ACCEPT_ENCODING = "gzip, deflate, br"
+KEEPALIVE_EXPIRY = 5.0          # seconds an idle pooled connection is kept
 
 
 @dataclass(frozen=True)
-class Response:
+class Response(HTTPResult):
     """A fetched body before any HTML handling (what ``fetch_bytes`` returns)."""
     url: str
     final_url: str
@@ -76,14 +85,6 @@ class Response:
     fetched_at: str
     elapsed: float = 0.0
     redirects: tuple[str, ...] = ()
-
-    def header(self, name: str) -> str | None:
-        name = name.lower()
-        return next((v for k, v in self.headers if k.lower() == name), None)
-
-    @property
-    def not_modified(self) -> bool:
-        return self.status == 304
 
     @property
     def etag(self) -> str | None:
@@ -110,6 +111,23 @@ class _Options:
     html_only: bool
     check_robots: bool
     max_bytes: int
+
+
+class _Budget:
+    """The total deadline of one fetch attempt: network time (connect, headers
+    and body of every redirect hop) spent so far against ``seconds``. Waits for
+    the host's turn (politeness) are not counted; a retry renews it."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.spent = 0.0
+
+    @property
+    def left(self) -> float:
+        return self.seconds - self.spent
+
+    def renew(self) -> None:
+        self.spent = 0.0
 
 
 class _Host:
@@ -254,21 +272,79 @@ class _LeanBackend(httpcore.AsyncNetworkBackend):
         await anyio.sleep(seconds)
 
 
-class _HostTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport (request/response conversion, error mapping) over an
-    httpcore pool built with the lean backend and a verifying TLS context."""
+# httpcore error -> httpx error, most specific first (as httpx's own transport maps them).
+_HTTPCORE_TO_HTTPX: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout), (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout), (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError), (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError), (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.ProxyError, httpx.ProxyError),
+)
+_HTTPCORE_ERRORS = tuple(core for core, _ in _HTTPCORE_TO_HTTPX)
 
-    def __init__(self, ssl_context: ssl.SSLContext, limits: httpx.Limits, backend: _LeanBackend):
-        super().__init__(verify=ssl_context, limits=limits, trust_env=False)
-        # httpx does not take a network backend: replace the pool it built.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context, max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry, network_backend=backend)
+
+def _httpx_error(exc: Exception) -> httpx.TransportError:
+    """The httpx exception for an httpcore one (same message)."""
+    mapped = next((to for core, to in _HTTPCORE_TO_HTTPX if isinstance(exc, core)),
+                  httpx.TransportError)
+    return mapped(_describe(exc))
+
+
+class _BodyStream(httpx.AsyncByteStream):
+    """An httpcore response body as an httpx stream, errors mapped to httpx's."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    async def __aiter__(self):
+        try:
+            async for part in self._stream:
+                yield part
+        except _HTTPCORE_ERRORS as exc:
+            raise _httpx_error(exc) from exc
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+class _HostTransport(httpx.AsyncBaseTransport):
+    """One host's connections: an httpcore pool built with the lean backend and
+    the verifying TLS context, behind httpx's transport interface (requests and
+    responses converted with public APIs, as httpx's own transport does)."""
+
+    def __init__(self, ssl_context: ssl.SSLContext, connections: int, backend: _LeanBackend):
+        self._core = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context, max_connections=connections + 1,
+            max_keepalive_connections=connections, keepalive_expiry=KEEPALIVE_EXPIRY,
+            network_backend=backend)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port,
+                             target=url.raw_path),
+            headers=request.headers.raw, content=request.stream, extensions=request.extensions)
+        try:
+            core_response = await self._core.handle_async_request(core_request)
+        except _HTTPCORE_ERRORS as exc:
+            raise _httpx_error(exc) from exc
+        return httpx.Response(status_code=core_response.status, headers=core_response.headers,
+                              stream=_BodyStream(core_response.stream),
+                              extensions=core_response.extensions)
+
+    async def aclose(self) -> None:
+        await self._core.aclose()
 
 
 class _PerHostTransport(httpx.AsyncBaseTransport):
-    """The run's transport: one small connection pool per host.
+    """The run's transport (under its one AsyncClient): one small connection
+    pool per host.
 
     httpcore scans every pooled connection on each request; with one shared
     pool over many hosts that scan dominated the CPU time. One pool per host
@@ -280,16 +356,15 @@ class _PerHostTransport(httpx.AsyncBaseTransport):
         self._ssl = httpx.create_ssl_context()  # certifi CAs, verification on
         if ca_bundle:
             self._ssl.load_verify_locations(cafile=ca_bundle)
-        self._limits = httpx.Limits(max_connections=max(1, per_host) + 1,
-                                    max_keepalive_connections=max(1, per_host))
-        self._pools: dict[tuple[bytes, bytes, int | None], httpx.AsyncHTTPTransport] = {}
+        self._connections = max(1, per_host)
+        self._pools: dict[tuple[bytes, bytes, int | None], _HostTransport] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         key = (url.raw_scheme, url.raw_host, url.port)
         pool = self._pools.get(key)
         if pool is None:
-            pool = _HostTransport(self._ssl, self._limits, self._backend)
+            pool = _HostTransport(self._ssl, self._connections, self._backend)
             self._pools[key] = pool
         return await pool.handle_async_request(request)
 
@@ -306,9 +381,7 @@ class Fetcher:
                  transport: httpx.AsyncBaseTransport | None = None):
         self.settings = fetch_settings(settings)
         self._transport = transport
-        self._pool: httpx.AsyncBaseTransport | None = None
-        self._base_headers: list[tuple[str, str]] = []
-        self._timeouts: dict[str, float] = {}
+        self._client: _Client | None = None
         self._policy = AddressPolicy(self.settings.allow_private_networks,
                                      self.settings.allowed_networks)
         self._hosts: dict[tuple[str, str, int], _Host] = {}
@@ -316,19 +389,22 @@ class Fetcher:
 
     async def __aenter__(self) -> Fetcher:
         s = self.settings
-        self._pool = self._transport or _PerHostTransport(s.per_host_connections, self._policy,
-                                                          s.ca_bundle)
-        self._base_headers = [("User-Agent", s.user_agent), ("Accept-Encoding", ACCEPT_ENCODING)]
-        # Per-operation timeouts as a backstop; the total deadline is asyncio.timeout.
-        limit = s.timeout + 1.0
-        self._timeouts = {"connect": limit, "read": limit, "write": limit, "pool": limit}
+        transport = self._transport or _PerHostTransport(s.per_host_connections, self._policy,
+                                                         s.ca_bundle)
+        self._client = _Client(
+            transport=transport, follow_redirects=False, trust_env=False,
+            headers={"User-Agent": s.user_agent, "Accept": ACCEPT_HTML,
+                     "Accept-Encoding": ACCEPT_ENCODING},
+            # Per-operation timeouts as a backstop; the total deadline is asyncio.timeout.
+            timeout=httpx.Timeout(s.timeout + 1.0),
+            event_hooks={"response": [_check_location]})
         self._global = asyncio.Semaphore(max(1, s.concurrency))
         return self
 
     async def __aexit__(self, *exc_info) -> None:
-        if self._pool is not None:
-            await self._pool.aclose()
-            self._pool = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     # ------------------------------------------------------------------ public
 
@@ -353,9 +429,10 @@ class Fetcher:
 
     async def _fetch(self, url: str, opts: _Options, etag: str | None,
                      last_modified: str | None, accept: str) -> Response:
-        if self._pool is None:
+        if self._client is None:
             raise RuntimeError("use 'async with Fetcher(...)' before fetching")
-        headers = {"Accept": accept}
+        # The client's own headers already accept HTML: most requests add none.
+        headers = {} if accept == ACCEPT_HTML else {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -366,8 +443,9 @@ class Fetcher:
 
     async def _follow(self, url: str, headers: dict, opts: _Options) -> Response:
         current, hops = url, []
+        budget = _Budget(self.settings.timeout)  # one deadline for the whole chain
         while True:
-            outcome = await self._request(current, headers, opts)
+            outcome = await self._request(current, headers, opts, budget)
             if isinstance(outcome, Response):
                 return replace(outcome, redirects=tuple(hops))
             nxt = urljoin(current, outcome.location.strip())
@@ -380,23 +458,25 @@ class Fetcher:
 
     # ------------------------------------------------------------------ retries
 
-    async def _request(self, url: str, headers: dict, opts: _Options):
+    async def _request(self, url: str, headers: dict, opts: _Options, budget: _Budget):
+        """One hop, retried; a retry after its wait starts a fresh deadline."""
         retries = max(0, self.settings.retries)
         for attempt in range(retries + 1):
             try:
-                outcome = await self._attempt(url, headers, opts)
+                outcome = await self._attempt(url, headers, opts, budget)
             except ConnectError:
                 if attempt == retries:
                     raise
-                await asyncio.sleep(self._backoff(attempt))
-                continue
-            if not isinstance(outcome, _RetryStatus):
-                return outcome
-            wait = self._retry_wait(outcome, attempt, url)
-            if attempt == retries:
-                raise BadStatus(f"HTTP {outcome.status} after {retries} retries", url,
-                                outcome.status)
+                wait = self._backoff(attempt)
+            else:
+                if not isinstance(outcome, _RetryStatus):
+                    return outcome
+                wait = self._retry_wait(outcome, attempt, url)
+                if attempt == retries:
+                    raise BadStatus(f"HTTP {outcome.status} after {retries} retries", url,
+                                    outcome.status)
             await asyncio.sleep(wait)
+            budget.renew()
         raise AssertionError("unreachable")
 
     def _backoff(self, attempt: int) -> float:
@@ -414,7 +494,7 @@ class Fetcher:
 
     # ------------------------------------------------------------------ one request
 
-    async def _attempt(self, url: str, headers: dict, opts: _Options):
+    async def _attempt(self, url: str, headers: dict, opts: _Options, budget: _Budget):
         target = split_target(url)
         await self._policy.check(url, target)
         host = self._host(target)
@@ -422,7 +502,7 @@ class Fetcher:
             await self._check_robots(url, host)
         async with self._host_slot(host):
             async with self._global:
-                outcome = await self._exchange(url, headers, opts)
+                outcome = await self._exchange(url, headers, opts, budget)
         if isinstance(outcome, _RetryStatus) and outcome.retry_after:
             self._pause_host(host, outcome.retry_after)
         return outcome
@@ -452,20 +532,28 @@ class Fetcher:
                 pause = host.delay + random.uniform(0, self.settings.jitter) if host.delay else 0.0
                 host.next_at = loop.time() + pause
 
-    async def _exchange(self, url: str, headers: dict, opts: _Options):
-        deadline = self.settings.timeout
+    async def _exchange(self, url: str, headers: dict, opts: _Options, budget: _Budget):
+        """One request and response (connect, headers, body) within what is left
+        of the attempt's deadline."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
-            async with asyncio.timeout(deadline):
+            if budget.left <= 0:
+                raise TimeoutError
+            async with asyncio.timeout(budget.left):
                 return await self._send(url, headers, opts)
         except (TimeoutError, httpx.TimeoutException) as exc:
-            raise FetchTimeout(f"timed out after {deadline} s", url) from exc
+            raise FetchTimeout(f"timed out after {budget.seconds} s", url) from exc
+        except httpx.InvalidURL as exc:
+            raise BlockedURL(f"invalid URL ({_describe(exc)})", url) from exc
         except httpx.TransportError as exc:
             raise ConnectError(f"connection failed: {_describe(exc)}", url) from exc
+        finally:
+            budget.spent += loop.time() - started
 
     async def _send(self, url: str, headers: dict, opts: _Options):
-        request = httpx.Request("GET", url, headers=[*self._base_headers, *headers.items()],
-                                extensions={"timeout": self._timeouts})
-        response = await self._pool.handle_async_request(request)
+        request = self._client.build_request("GET", url, headers=headers or None)
+        response = await self._client.send(request, stream=True)
         try:
             return await self._handle(url, response, opts)
         finally:
@@ -544,6 +632,48 @@ class Fetcher:
 
 def _describe(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
+
+
+class _NoCookies(httpx.Cookies):
+    """Cookies that are never taken from a response, so none is ever sent (a
+    scraper keeps no sessions). Skipping the extraction also saves building
+    urllib request/response stand-ins for every response."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
+
+
+class _Client(httpx.AsyncClient):
+    """The run's one client, without a cookie jar: its ``cookies`` are always
+    an empty _NoCookies (setting them is ignored)."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, value) -> None:
+        return None
+
+
+_NO_COOKIES = _NoCookies()
+
+
+async def _check_location(response: httpx.Response) -> None:
+    """Response hook: a redirect whose Location httpx cannot parse is refused
+    here as BlockedURL (the client would otherwise raise a protocol error while
+    preparing a next request the Fetcher never uses: it follows redirects itself)."""
+    location = response.headers.get("location")
+    if location is None or response.status_code not in REDIRECT_STATUSES:
+        return
+    try:
+        httpx.URL(location)
+    except httpx.InvalidURL as exc:
+        raise BlockedURL(f"invalid redirect Location ({_describe(exc)})",
+                         str(response.request.url)) from exc
 
 
 def to_page(resp: Response) -> Page:

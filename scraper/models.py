@@ -12,6 +12,22 @@ ARTICLE_FIELDS = (
 )
 
 
+class HTTPResult:
+    """What fetched records share: ``status`` and ``headers`` ((name, value) pairs)."""
+    status: int
+    headers: tuple[tuple[str, str], ...]
+
+    @property
+    def not_modified(self) -> bool:
+        """True for a 304 answer to a conditional GET."""
+        return self.status == 304
+
+    def header(self, name: str) -> str | None:
+        """The first value of a response header (case-insensitive), or None."""
+        name = name.lower()
+        return next((v for k, v in self.headers if k.lower() == name), None)
+
+
 @dataclass(frozen=True)
 class Removed:
     """A block the cleaner dropped after extraction, and the id of the rule that dropped it."""
@@ -49,7 +65,7 @@ class Article:
 
 
 @dataclass(frozen=True)
-class Page:
+class Page(HTTPResult):
     """A fetched page: what the fetcher hands to the cleaner."""
     url: str                      # as requested
     final_url: str                # after redirects
@@ -63,17 +79,6 @@ class Page:
     bytes: int = 0
     elapsed: float = 0.0
     redirects: tuple[str, ...] = field(default=())
-
-    @property
-    def not_modified(self) -> bool:
-        return self.status == 304
-
-    def header(self, name: str) -> str | None:
-        name = name.lower()
-        for k, v in self.headers:
-            if k.lower() == name:
-                return v
-        return None
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,54 @@ def test_hang_after_headers(server):
     assert elapsed < 2.5
 
 
+def slow_redirect(server, location, seconds, status=302):
+    """A hop that takes ``seconds`` before answering with a redirect."""
+    def handler(conn, req):
+        if not server.stopping.wait(seconds):
+            send(conn, status, {"Location": location})
+    return handler
+
+
+def test_deadline_covers_all_redirect_hops(server):
+    # Each hop is well within the deadline; the chain as a whole is not.
+    for i in range(3):
+        server.route(f"/slow{i}", slow_redirect(server, f"/slow{i + 1}", 0.6))
+    server.route("/slow3", html(PAGE))
+    result, elapsed = timed(server.url("/slow0"), fast_settings(timeout=1.2))
+    assert isinstance(result, FetchTimeout), result
+    assert "timed out after 1.2 s" in str(result)
+    assert 1.1 < elapsed < 2.5
+    assert server.hits["/slow3"] == 0
+
+
+def test_retry_after_wait_gets_a_fresh_deadline(server):
+    state = {"n": 0}
+
+    def slow_then_ok(conn, req):
+        state["n"] += 1
+        if server.stopping.wait(0.6):
+            return
+        if state["n"] == 1:
+            send(conn, 503, {"Retry-After": "0"}, b"busy")
+        else:
+            send(conn, 200, {"Content-Type": "text/html"}, PAGE.encode())
+    server.route("/busy", slow_then_ok)
+    # 0.6 s + 0.6 s of network time: over 1 s together, but each attempt fits.
+    page, elapsed = timed(server.url("/busy"), fast_settings(timeout=1.0))
+    assert page.status == 200 and server.hits["/busy"] == 2
+    assert 1.15 < elapsed < 3.0
+
+
+def test_politeness_wait_between_hops_is_not_network_time(server):
+    server.route("/p0", redirect_to("/p1"))
+    server.route("/p1", html(PAGE))
+    # The host's delay (1 s) passes between the hops; the deadline (0.8 s) counts
+    # only connect, headers and body.
+    page, elapsed = timed(server.url("/p0"), fast_settings(timeout=0.8, delay=1.0))
+    assert page.status == 200 and page.final_url == server.url("/p1")
+    assert 0.95 < elapsed < 2.5
+
+
 # ---------------------------------------------------------------------- truncation
 
 def test_reset_mid_body_is_truncated(server):
@@ -224,6 +272,13 @@ def test_redirect_to_private_address_refused(server, target):
     result, elapsed = timed(server.url("/go"), strict)
     assert isinstance(result, BlockedURL), result
     assert elapsed < 1.0  # refused before any connection attempt
+
+
+def test_unparseable_redirect_location_refused(server):
+    server.route("/bad", redirect_to("http://example.org:port/x"))
+    result, elapsed = timed(server.url("/bad"))
+    assert isinstance(result, BlockedURL) and "Location" in str(result), result
+    assert server.hits["/bad"] == 1 and elapsed < 1.0  # refused, not retried
 
 
 def test_redirect_to_other_scheme_refused(server):
@@ -375,6 +430,20 @@ def test_robots_timeout_means_try_later(server):
 
 
 # ---------------------------------------------------------------------- conditional GET
+
+def test_cookies_neither_kept_nor_sent(server):
+    server.route("/set", lambda c, r: send(c, 200, {"Content-Type": "text/html",
+                                                    "Set-Cookie": "session=abc; Path=/"},
+                                           PAGE.encode()))
+    server.route("/next", html(PAGE))
+
+    async def go():
+        async with Fetcher(fast_settings()) as f:
+            await f.fetch(server.url("/set"))
+            await f.fetch(server.url("/next"))
+    asyncio.run(go())
+    assert "cookie" not in server.requests_for("/next")[0].headers
+
 
 def test_etag_and_last_modified_304(server):
     lm = "Wed, 21 Oct 2015 07:28:00 GMT"
