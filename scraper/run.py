@@ -291,6 +291,8 @@ class _Run:
             from concurrent.futures import ProcessPoolExecutor
             # fork: workers start at once and inherit the imports; they only run clean_job
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            if method == "fork":  # imported once here, shared copy-on-write by the workers
+                import scraper.cleaner  # noqa: F401
             self.pool = ProcessPoolExecutor(self.workers, initializer=_worker_init,
                                             mp_context=multiprocessing.get_context(method))
         return self.pool

@@ -1,0 +1,164 @@
+"""Benchmark of the cron job: `scraper run` end to end (discover + fetch +
+clean + store) over PAGES pages on SITES local sites (127.0.0.1, one port
+each, politeness delay 0), against single-process `scraper.clean` over the
+same pages, then a second, no-change run.
+
+    python benchmarks/bench_run.py [--pages 2000] [--sites 20] [--workers 0]
+
+Pages are the fixture pages varied: each gets its own URL and its body
+paragraphs shuffled, so cleaning does real work. The run is a real
+`python -m scraper run` process; its peak RSS counts its cleaning processes
+(summed from /proc every 50 ms). Targets (issue 6): speed-up >= 1.6x over
+one process, peak RSS < 300 MB, second run < 5% of the first.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scraper.demo import DemoPage, DemoServer, DemoSite, ORIGIN, page_from_html  # noqa: E402
+
+_PARA = re.compile(rb"<p\b[^>]*>.{200,}?</p>", re.S)
+
+
+def make_pages(count: int, folder: Path = ROOT / "fixtures") -> list[bytes]:
+    """``count`` variants of the fixture pages (middle paragraphs of 200+ bytes shuffled)."""
+    bases = [page_from_html(p.read_bytes(), "/x", datetime.now(timezone.utc))[1].html
+             for p in sorted(folder.glob("*.html"))]
+    out = []
+    for i in range(count):
+        html = bases[i % len(bases)]
+        paras = _PARA.findall(html)
+        rng = random.Random(i)
+        middle = paras[2:-4]          # head and tail (where notices stand) stay in place
+        rng.shuffle(middle)
+        shuffled = paras[:2] + middle + paras[-4:] if len(paras) > 6 else paras
+        it = iter(shuffled)
+        out.append(_PARA.sub(lambda m: next(it), html))
+    return out
+
+
+def make_sites(pages: list[bytes], sites: int) -> list[DemoSite]:
+    base = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    out = [DemoSite(f"site{n:02d}") for n in range(sites)]
+    out[0].kind = "sitemap"
+    for i, html in enumerate(pages):
+        out[i % sites].add(DemoPage(f"/articles/{i}/", html, base + timedelta(minutes=i),
+                                    f"Article {i}"))
+    return out
+
+
+def serve(count: int, sites: int, conn) -> None:
+    """Child process: serve the sites until told to stop."""
+    with DemoServer(make_sites(make_pages(count), sites)) as server:
+        conn.send([(s.name, s.kind, s.urls[0]) for s in server.sources()])
+        conn.recv()
+
+
+def write_config(path: Path, db: Path, sources, workers: int) -> None:
+    lines = [f'db = "{db}"', f"workers = {workers}", "[fetch]", "delay = 0.0", "jitter = 0.0",
+             "timeout = 30.0", "allow_private_networks = true"]
+    for name, kind, url in sources:
+        lines += ["[[source]]", f'name = "{name}"', f'kind = "{kind}"', f'url = "{url}"']
+    path.write_text("\n".join(lines) + "\n")
+
+
+def rss_tree(pid: int) -> int:
+    """Proportional set size (PSS: shared pages split between the processes
+    sharing them) of a process and all its descendants, from /proc."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    stack.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def timed_run(config: Path) -> tuple[float, int, str]:
+    """(seconds, peak PSS of the run's process tree, summary line)."""
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "scraper", "run", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, rss_tree(proc.pid))
+        time.sleep(0.05)
+    out, err = proc.communicate()
+    seconds = time.monotonic() - started
+    if proc.returncode not in (0, 1):
+        sys.exit(f"run failed ({proc.returncode}): {err.strip()}")
+    return seconds, peak, out.strip()
+
+
+def baseline(pages: list[bytes]) -> float:
+    """Single-process scraper.clean over the same pages: pages/s."""
+    from scraper.cleaner import clean
+    clean(pages[0], "http://127.0.0.1:1/warm-up/")
+    started = time.monotonic()
+    for i, html in enumerate(pages):
+        try:
+            clean(html.replace(ORIGIN, b"http://127.0.0.1:1"), f"http://127.0.0.1:1/articles/{i}/")
+        except Exception:  # noqa: BLE001 - the run counts failures the same way
+            pass
+    return len(pages) / (time.monotonic() - started)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pages", type=int, default=2000)
+    ap.add_argument("--sites", type=int, default=20)
+    ap.add_argument("--workers", type=int, default=0, help="cleaning processes (0: every core)")
+    args = ap.parse_args()
+
+    parent, child = multiprocessing.Pipe()
+    server = multiprocessing.get_context("fork").Process(
+        target=serve, args=(args.pages, args.sites, child), daemon=True)
+    server.start()
+    sources = parent.recv()
+    with tempfile.TemporaryDirectory() as tmp:
+        db, cfg = Path(tmp) / "bench.db", Path(tmp) / "bench.toml"
+        write_config(cfg, db, sources, args.workers)
+        first, peak, line1 = timed_run(cfg)
+        second, peak2, line2 = timed_run(cfg)
+    parent.send("stop")
+    server.join(5)
+    print(f"first run:  {line1}  ({first:.1f} s wall, peak RSS {peak / 2**20:.0f} MB "
+          f"with workers)")
+    print(f"second run: {line2}  ({second:.2f} s wall)")
+    run_rate = args.pages / first
+    print(f"single-process scraper.clean over the same {args.pages} pages ...", flush=True)
+    base_rate = baseline(make_pages(args.pages))
+    cores = os.cpu_count()
+    speedup = run_rate / base_rate
+    share = second / first
+    print(f"end-to-end run: {run_rate:.1f} pages/s; single-process clean: {base_rate:.1f} "
+          f"pages/s; cores {cores}")
+    print(f"SUMMARY pages={args.pages} sites={args.sites} run={run_rate:.1f} pages/s "
+          f"clean_1proc={base_rate:.1f} pages/s speedup={speedup:.2f}x (target >= 1.6) "
+          f"peak_rss={max(peak, peak2) / 2**20:.0f} MB (target < 300) "
+          f"second_run={second:.2f} s = {share:.1%} of first (target < 5%)")
+
+
+if __name__ == "__main__":
+    main()
