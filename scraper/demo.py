@@ -349,7 +349,7 @@ def show_results(db: str, echo: Callable[[str], None]) -> None:
     with Store.open_readonly(db) as store:
         _cols, rows = store.query(
             "SELECT site, language, original_source, title FROM articles "
-            "ORDER BY original_source IS NULL, id LIMIT 5")
+            "ORDER BY original_source IS NULL, published DESC, url LIMIT 5")
         rows = list(rows)
         total = next(iter(store.query("SELECT count(*) FROM articles")[1]))[0]
         echo(f"\n{total} articles in {db}; some of them:")

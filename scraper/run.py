@@ -28,7 +28,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -238,7 +238,10 @@ class _Run:
         tallies = [_Tally(s.name) for s in self.sources]
         interrupted = False
         try:
-            await asyncio.gather(*(self._source(s, t) for s, t in zip(self.sources, tallies)))
+            async with AsyncExitStack() as stack:
+                fetchers = await self._fetchers(stack)
+                await asyncio.gather(*(self._source(s, t, fetchers[s.name])
+                                       for s, t in zip(self.sources, tallies)))
         except asyncio.CancelledError:
             if not self.stopping:
                 raise
@@ -297,29 +300,40 @@ class _Run:
                                             mp_context=multiprocessing.get_context(method))
         return self.pool
 
+    async def _fetchers(self, stack: AsyncExitStack) -> dict[str, Any]:
+        """One Fetcher per distinct per-source fetch settings: sources without
+        overrides share one (one robots.txt cache, one politeness clock per host)."""
+        from .fetch import Fetcher
+
+        by_settings: dict[Any, Any] = {}
+        out = {}
+        for source in self.sources:
+            settings = source_fetch_settings(self.settings.fetch, source)
+            if settings not in by_settings:
+                by_settings[settings] = await stack.enter_async_context(Fetcher(settings))
+            out[source.name] = by_settings[settings]
+        return out
+
     # ---- one source ----------------------------------------------------------
-    async def _source(self, source: Source, tally: _Tally) -> None:
+    async def _source(self, source: Source, tally: _Tally, fetcher) -> None:
         self.progress(Event("source", source.name))
         try:
-            await self._source_run(source, tally)
+            await self._source_run(source, tally, fetcher)
         except (ScraperError, OSError) as exc:  # e.g. the store refused: this source only
             tally.errors.append(str(exc))
             tally.failed += 1
         self.progress(Event("source_done", source.name, summary=tally.freeze()))
 
-    async def _source_run(self, source: Source, tally: _Tally) -> None:
-        from .fetch import Fetcher
-
+    async def _source_run(self, source: Source, tally: _Tally, fetcher) -> None:
         state = self._state(source)
-        async with Fetcher(source_fetch_settings(self.settings.fetch, source)) as fetcher:
-            found, new_state = await self._discover(fetcher, source, state, tally)
-            todo = self._todo(found, state, tally)
-            self.progress(Event("discovered", source.name, total=len(todo)))
-            if self.dry_run:
-                for cand in todo:
-                    self.progress(Event("would_fetch", source.name, url=cand.url))
-            else:
-                await asyncio.gather(*(self._item(fetcher, source, c, tally) for c in todo))
+        found, new_state = await self._discover(fetcher, source, state, tally)
+        todo = self._todo(found, state, tally)
+        self.progress(Event("discovered", source.name, total=len(todo)))
+        if self.dry_run:
+            for cand in todo:
+                self.progress(Event("would_fetch", source.name, url=cand.url))
+        else:
+            await asyncio.gather(*(self._item(fetcher, source, c, tally) for c in todo))
         new_state["pending"] = tally.pending
         if not self.dry_run:
             self._save_state(source, tally, new_state)

@@ -17,7 +17,8 @@ def test_demo_runs_and_a_second_run_finds_nothing_new(tmp_path):
     assert res.exit_code == 0, res.output
     assert "run: new 26, updated 0, unchanged 0, failed 0" in res.output
     assert "original_source: Asia Times" in res.output
-    assert "scraper search" in res.output and "[" in res.output.split("scraper search")[1]
+    search = res.output.split("scraper search")[1].splitlines()
+    assert len(search) >= 3 and search[1].startswith("  ") and ": " in search[1]
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 0, again.output
     assert "run: new 0, updated 0, unchanged 0, failed 0" in again.output
