@@ -178,7 +178,7 @@ def main() -> None:
         second, peak2, line2 = timed_run(cfg)
     parent.send("stop")
     server.join(5)
-    print(f"first run:  {line1}  ({first:.1f} s wall, peak RSS {peak / 2**20:.0f} MB "
+    print(f"first run:  {line1}  ({first:.1f} s wall, peak PSS {peak / 2**20:.0f} MB "
           f"with workers)")
     print(f"second run: {line2}  ({second:.2f} s wall)")
     run_rate = args.pages / first
@@ -191,7 +191,7 @@ def main() -> None:
           f"pages/s; cores {cores}")
     print(f"SUMMARY pages={args.pages} sites={args.sites} run={run_rate:.1f} pages/s "
           f"clean_1proc={base_rate:.1f} pages/s speedup={speedup:.2f}x (target >= 1.6) "
-          f"peak_rss={max(peak, peak2) / 2**20:.0f} MB (target < 300) "
+          f"peak_pss={max(peak, peak2) / 2**20:.0f} MB (target < 300) "
           f"second_run={second:.2f} s = {share:.1%} of first (target < 5%)")
 
 

@@ -72,8 +72,9 @@ class Bars:
 
     def _item(self, event: Event) -> None:
         if event.outcome == "failed":
-            self.console.print(f"[red]failed[/red] {event.source}: {event.url}: {event.error}",
-                               highlight=False, markup=True)
+            from rich.markup import escape
+            self.console.print(f"[red]failed[/red] {escape(f'{event.source}: {event.url}: {event.error}')}",
+                               highlight=False)
         task = self.tasks.get(event.source)
         if task is not None and self.bars.tasks[task].total:
             self.bars.advance(task)

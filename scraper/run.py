@@ -154,10 +154,22 @@ def run_lock(db: str):
 
 # ---------------------------------------------------------------------- cleaning (in workers)
 
+PARENT_CHECK_SECONDS = 0.5   # a worker whose run died (kill -9) exits within this
+
+
 def _worker_init() -> None:
-    """Workers leave SIGINT/SIGTERM to the main process, which stops the run."""
+    """Workers leave SIGINT/SIGTERM to the main process, which stops the run,
+    and exit on their own if it dies: a killed run leaves no orphan behind."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    import threading
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 @lru_cache(maxsize=16)

@@ -42,6 +42,26 @@ def _wait_for_articles(db, n: int, proc, limit: float = 20.0) -> int:
     raise AssertionError(f"no {n} articles stored in time (exit {proc.poll()})")
 
 
+def _children(pid: int) -> list[int]:
+    import os
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as fh:
+            out += [int(c) for c in fh.read().split()]
+    return out
+
+
+def _wait_gone(pids: list[int], limit: float = 5.0) -> None:
+    import os
+    deadline = time.monotonic() + limit
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if os.path.exists(f"/proc/{p}") and
+                 open(f"/proc/{p}/stat").read().split()[2] != "Z"]
+        time.sleep(0.1)
+    assert not alive, f"orphan worker(s) still running: {alive}"
+
+
 def test_second_run_while_one_holds_the_lock_exits_at_once(sites, tmp_path):
     db = tmp_path / "s.db"
     cfg = write_config(tmp_path / "c.toml", sites, db)
@@ -65,9 +85,12 @@ def test_sigkill_then_restart_gives_the_same_database(sites, tmp_path):
     cfg.write_text(cfg.read_text().replace("delay = 0.0\n", ""))
     proc = _start(cfg)
     stored = _wait_for_articles(db, 3, proc)
+    workers = _children(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     assert 3 <= stored < 26 and _count(db) < 26
+    assert workers, "the run cleans in worker processes"
+    _wait_gone(workers)   # no orphan cleaning process is left behind
     assert rows(db, "PRAGMA integrity_check") == [("ok",)]
     again = subprocess.run([sys.executable, "-m", "scraper", "run", "--config", str(cfg)],
                            capture_output=True, text=True, timeout=60)
