@@ -368,8 +368,7 @@ def _call_run(settings, sources, db, only, max_items, refresh, dry_run, progress
 
 def _run_job(call, *, quiet: bool, log_format: str, dry_run: bool = False) -> int:
     """Run with the right reporter; print the summary; the exit code."""
-    from .errors import ConfigError
-    from .run import AlreadyRunning
+    from .errors import AlreadyRunning, ConfigError
 
     reporter, bars = _reporter(quiet, log_format, dry_run)
     try:

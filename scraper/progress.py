@@ -37,11 +37,11 @@ class JsonLines:
 class Bars:
     """rich progress bars; failures are printed above them. A context manager."""
 
-    def __init__(self):
+    def __init__(self, console=None):
         from rich.console import Console
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                    TimeElapsedColumn)
-        self.console = Console(stderr=True)
+        self.console = console or Console(stderr=True)
         self.bars = Progress(TextColumn("{task.description:<20}"), BarColumn(),
                              MofNCompleteColumn(), TimeElapsedColumn(), console=self.console,
                              transient=False)

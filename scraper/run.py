@@ -36,7 +36,7 @@ from typing import Any
 
 from .config import Settings, Source, source_fetch_settings
 from .discover import Candidate, discover_feeds, parse_sitemap, read_feed, read_sitemap
-from .errors import ConfigError, DiscoveryError, FetchError, ScraperError
+from .errors import AlreadyRunning, ConfigError, DiscoveryError, FetchError, ScraperError
 from .models import Article, FetchRow, Page
 from .urls import domain_of
 
@@ -45,10 +45,6 @@ log = logging.getLogger(__name__)
 MAX_RETRIES = 3              # a failed item is retried on this many later runs, then dropped
 INFLIGHT_PER_WORKER = 4      # pages fetched but not yet stored, per cleaning process
 MIN_INFLIGHT = 16
-
-
-class AlreadyRunning(ScraperError):
-    """Another run holds the lock of this database."""
 
 
 @dataclass(frozen=True)

@@ -142,3 +142,19 @@ def test_unknown_source_is_a_usage_error(sites, tmp_path):
     cfg = write_config(tmp_path / "c.toml", sites, tmp_path / "s.db")
     res = CliRunner().invoke(cli, ["run", "--config", str(cfg), "--source", "nope"])
     assert res.exit_code == 2 and "unknown source 'nope'" in res.output
+
+
+def test_progress_bars_follow_the_run(sites, tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from scraper.progress import Bars
+    out = io.StringIO()
+    cfg = write_config(tmp_path / "c.toml", sites, tmp_path / "s.db")
+    name = next(iter(sites.sites))
+    with Bars(Console(file=out, force_terminal=True, width=100)) as bars:
+        summary = _run(cfg, only=[name], progress=bars)
+        task = bars.bars.tasks[bars.tasks[name]]
+        assert task.total == task.completed == summary.new >= 1
+    assert name in out.getvalue()
