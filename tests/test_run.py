@@ -158,3 +158,34 @@ def test_progress_bars_follow_the_run(sites, tmp_path):
         task = bars.bars.tasks[bars.tasks[name]]
         assert task.total == task.completed == summary.new >= 1
     assert name in out.getvalue()
+
+
+def test_refresh_sends_conditional_requests_for_stored_articles(sites, tmp_path):
+    db = tmp_path / "s.db"
+    cfg = write_config(tmp_path / "c.toml", sites, db)
+    assert _run(cfg).new == 26
+    sites.take_hits()
+    summary = _run(cfg, refresh=True)
+    assert (summary.new, summary.unchanged, summary.failed) == (0, 26, 0)
+    articles = [h for h in sites.take_hits() if h.path not in PAGE_PATHS | {"/"}]
+    assert len(articles) == 26 and all(h.conditional and h.status == 304 for h in articles)
+
+
+def test_extra_notice_rules_of_a_source_are_applied(sites, tmp_path):
+    import json
+    truth = json.loads((FIXTURES / "en_ips_sahel_wells.truth.json").read_text())
+    target = truth["body_paragraphs"][2]
+    start = " ".join(target.split()[:6])
+    rules = tmp_path / "rules.toml"
+    rules.write_text(f"[[rule]]\nid = \"test.local_quirk\"\nkind = \"related\"\n"
+                     f"pattern = '''^{__import__('re').escape(start)}'''\nmax_words = 400\n")
+    db = tmp_path / "s.db"
+    cfg = write_config(tmp_path / "c.toml", sites, db)
+    site = next(s for s in sites.sites.values() if any("sahel" in p for p in s.pages))
+    text = cfg.read_text().replace(f'name = "{site.name}"',
+                                   f'name = "{site.name}"\nrules = "{rules}"')
+    cfg.write_text(text)
+    assert _run(cfg, only=[site.name]).new == len(site.pages)
+    body, removed = rows(db, "SELECT text, removed FROM articles WHERE url LIKE '%sahel%'")[0]
+    assert start not in body
+    assert {"text": target, "rule": "test.local_quirk"} in json.loads(removed)
