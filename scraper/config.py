@@ -120,10 +120,6 @@ def _str(v: Any) -> str:
     return v
 
 
-def _opt_str(v: Any) -> str:
-    return _str(v)
-
-
 def _http_url(v: Any) -> str:
     if not isinstance(v, str) or urlsplit(v).scheme not in ("http", "https") \
             or not urlsplit(v).hostname or any(c.isspace() for c in v):
@@ -325,11 +321,6 @@ def _check_unique(sources: tuple[Source, ...], file: Path) -> None:
             raise ConfigError(f"{file}: [[source]] #{number} \"{source.name}\".name: "
                               f"duplicate source name")
         seen.add(source.name)
-
-
-def with_overrides(settings: Settings, *, db: str | None = None) -> Settings:
-    """Settings with command-line overrides applied."""
-    return replace(settings, db=db) if db else settings
 
 
 def source_fetch_settings(settings: FetchSettings, source: Source) -> FetchSettings:
