@@ -241,45 +241,70 @@ def serve(host, port, db):
 
 @cli.command("fetch")
 @click.argument("urls", nargs=-1, required=True)
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), help="SQLite file to store records in.")
+@click.option("--db", "db_path", envvar="SCRAPER_DB", type=click.Path(dir_okay=False),
+              help="SQLite file to store records in (env SCRAPER_DB; default: the config's db).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Settings file (env SCRAPER_CONFIG; default config/scraper.toml if present).")
 @click.option("--no-store", is_flag=True, help="Print records only; do not store them.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "text"]), default="jsonl", show_default=True)
 @click.option("--allow-private", is_flag=True,
               help="Allow private, loopback and link-local addresses (tests, demos, intranets).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), help="Total deadline per request, seconds.")
 @click.option("--delay", type=click.FloatRange(min=0), help="Seconds between requests to one host.")
-def fetch_cmd(urls, db_path, no_store, fmt, allow_private, timeout, delay):
-    """Fetch and clean URL(s): one record per success on stdout, one
+def fetch_cmd(urls, db_path, config_path, no_store, fmt, allow_private, timeout, delay):
+    """Fetch, clean and store URL(s): one record per success on stdout, one
     'error: URL: reason' line per failure on stderr; exit 1 if any failed."""
     import asyncio
 
-    if not no_store:
-        click.echo("note: storage is not available yet; records are printed only "
-                   "(as with --no-store)", err=True)
-    settings = _fetch_settings(allow_private, timeout, delay)
-    failed = asyncio.run(_fetch_and_print(urls, settings, fmt))
+    settings = _load_config(config_path)[0]
+    fetch_settings = _fetch_settings(allow_private, timeout, delay, settings.fetch)
+    store = None if no_store else _open_store(db_path or settings.db)
+    try:
+        failed = asyncio.run(_fetch_and_print(urls, fetch_settings, fmt, store))
+    finally:
+        if store is not None:
+            store.close()
     if failed:
         sys.exit(1)
 
 
-def _fetch_settings(allow_private: bool, timeout: float | None, delay: float | None):
+def _open_store(db: str):
+    from .store import Store
+    try:
+        return Store(db)
+    except ScraperError as exc:
+        raise Fail(str(exc)) from exc
+
+
+def _fetch_settings(allow_private: bool, timeout: float | None, delay: float | None,
+                    base=None):
     from dataclasses import replace
 
     from .config import FetchSettings
 
+    base = base or FetchSettings()
     changes = {"allow_private_networks": True} if allow_private else {}
     if timeout is not None:
         changes["timeout"] = timeout
     if delay is not None:
-        changes.update(delay=delay, jitter=min(FetchSettings.jitter, delay))
-    return replace(FetchSettings(), **changes)
+        changes.update(delay=delay, jitter=min(base.jitter, delay))
+    return replace(base, **changes)
 
 
-async def _fetch_and_print(urls, settings, fmt: str) -> int:
-    from .pipeline import fetch_and_clean
+async def _fetch_and_print(urls, settings, fmt: str, store=None) -> int:
+    from .pipeline import fetch_and_clean, store_result
 
+    clean_fn = None
+    if store is not None:
+        from .pipeline import template_clean
+        clean_fn = template_clean(store, urls)
     failed = 0
-    async for result in fetch_and_clean(urls, settings):
+    async for result in fetch_and_clean(urls, settings, clean_fn=clean_fn):
+        if store is not None:
+            try:
+                store_result(store, result)
+            except ScraperError as exc:
+                result = type(result)(result.url, result.page, None, exc)
         if result.error is not None:
             failed += 1
             click.echo(f"error: {result.url}: {result.error}", err=True)
@@ -291,6 +316,130 @@ async def _fetch_and_print(urls, settings, fmt: str) -> int:
             record["fetched_at"] = result.page.fetched_at
             _emit(record, fmt)
     return failed
+
+
+# ---- cron job and demo (issue 6) -------------------------------------------
+class ConfigFail(click.ClickException):
+    """A configuration or usage error: one line on stderr, exit code 2."""
+    exit_code = 2
+
+
+def _load_config(path):
+    from .config import load_config
+    try:
+        return load_config(path)
+    except ScraperError as exc:
+        raise ConfigFail(str(exc)) from exc
+
+
+@cli.command("run")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Settings file (env SCRAPER_CONFIG; default config/scraper.toml).")
+@click.option("--db", "db_path", envvar="SCRAPER_DB", type=click.Path(dir_okay=False),
+              help="SQLite file (env SCRAPER_DB; default: the config's db).")
+@click.option("--source", "only", multiple=True, metavar="NAME",
+              help="Only this source (repeatable).")
+@click.option("--max-items", type=click.IntRange(min=1),
+              help="At most N items per source this run (the rest wait for the next run).")
+@click.option("--refresh", is_flag=True,
+              help="Fetch items again even if stored (conditional GET; changed pages updated).")
+@click.option("--dry-run", is_flag=True, help="Discover and list what would be fetched; store nothing.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing (the exit code tells).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one JSON object a line (failures, sources, summary) for log collectors.")
+def run_cmd(config_path, db_path, only, max_items, refresh, dry_run, quiet, log_format):
+    """The cron job: discover, fetch, clean and store new items of every source.
+
+    Progress bars on a terminal; otherwise only a one-line summary. Exit 0 if
+    all went well, 1 if some items failed (the rest are stored), 2 for a
+    configuration or usage error; a run already holding the lock makes this
+    one exit at once with 0."""
+    settings, sources = _load_config(config_path)
+    sys.exit(_run_job(lambda progress: _call_run(settings, sources, db_path, only, max_items,
+                                                 refresh, dry_run, progress),
+                      quiet=quiet, log_format=log_format, dry_run=dry_run))
+
+
+def _call_run(settings, sources, db, only, max_items, refresh, dry_run, progress):
+    from .run import run
+    return run(settings, sources, db, only=only, max_items=max_items, refresh=refresh,
+               dry_run=dry_run, progress=progress)
+
+
+def _run_job(call, *, quiet: bool, log_format: str, dry_run: bool = False) -> int:
+    """Run with the right reporter; print the summary; the exit code."""
+    from .errors import AlreadyRunning, ConfigError
+
+    reporter, bars = _reporter(quiet, log_format, dry_run)
+    try:
+        if bars is not None:
+            with bars:
+                summary = call(reporter)
+        else:
+            summary = call(reporter)
+    except AlreadyRunning as exc:
+        if not quiet:
+            click.echo(f"scraper run: {exc}", err=True)
+        return 0
+    except ConfigError as exc:
+        raise ConfigFail(str(exc)) from exc
+    except ScraperError as exc:
+        raise Fail(str(exc)) from exc
+    if not quiet:
+        if log_format == "json":
+            reporter.summary(summary)
+        else:
+            click.echo(summary.line())
+    if summary.interrupted:
+        return 130
+    return 1 if summary.failed else 0
+
+
+def _reporter(quiet: bool, log_format: str, dry_run: bool):
+    if quiet:
+        return None, None
+    if log_format == "json":
+        from .progress import JsonLines
+        return JsonLines(), None
+    if dry_run:
+        return _print_would_fetch, None
+    if sys.stderr.isatty():
+        from .progress import Bars
+        bars = Bars()
+        return bars, bars
+    return None, None
+
+
+def _print_would_fetch(event) -> None:
+    if event.kind == "would_fetch":
+        click.echo(f"{event.source}\t{event.url}")
+
+
+@cli.command()
+@click.option("--db", "db_path", default="demo.db", show_default=True,
+              type=click.Path(dir_okay=False), help="SQLite file to fill.")
+@click.option("--pages", type=click.Path(file_okay=False),
+              help="Folder of .html pages to serve (default: ./fixtures).")
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Cleaning processes (0: one per core).")
+def demo(db_path, pages, workers):
+    """Run the cron job on bundled pages served by local sites (no network):
+    prints the summary, a few records with their original_source and a search."""
+    import os
+
+    from .demo import run_demo
+
+    if pages is None:
+        if not os.path.isdir("fixtures"):
+            raise ConfigFail("no ./fixtures folder here: run from the project root or pass "
+                             "--pages DIR (a folder of .html pages)")
+        pages = "fixtures"
+    try:
+        summary = run_demo(db_path, pages, echo=click.echo, workers=workers)
+    except ScraperError as exc:
+        raise (ConfigFail if type(exc).__name__ == "ConfigError" else Fail)(str(exc)) from exc
+    sys.exit(1 if summary.failed else 0)
+# ---- end of cron job and demo ------------------------------------------------
 
 
 def main() -> None:

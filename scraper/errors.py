@@ -3,6 +3,7 @@ so callers (and the CLI) can catch one base class and print one line.
 
     ScraperError
     ├── ConfigError                 bad settings or sources file
+    ├── AlreadyRunning              another `scraper run` holds the database's lock
     ├── FetchError                  anything that stops a page from being fetched
     │   ├── BlockedURL              address policy: private/loopback/... or bad scheme
     │   ├── RobotsDisallowed        robots.txt says no
@@ -32,6 +33,10 @@ class ScraperError(Exception):
 
 class ConfigError(ScraperError):
     """A settings or sources file is invalid."""
+
+
+class AlreadyRunning(ScraperError):
+    """Another run holds the lock of this database (not a failure: exit 0)."""
 
 
 class FetchError(ScraperError):

@@ -1,6 +1,6 @@
 """fetch -> clean for many URLs; errors are collected per URL, never raised.
 
-Storage is added by the store stage; this module only fetches and cleans.
+``store_result`` writes a Result to a ``scraper.store.Store`` (the fetch command).
 httpx (through ``scraper.fetch``) is imported lazily, when a run starts.
 """
 from __future__ import annotations
@@ -77,3 +77,39 @@ def run_fetch_and_clean(urls: Iterable[str], settings: Settings | FetchSettings 
     async def collect():
         return [r async for r in fetch_and_clean(urls, settings, clean_fn=clean_fn)]
     return asyncio.run(collect())
+
+
+# ---------------------------------------------------------------------- storing
+
+def template_clean(store, urls: Iterable[str]) -> CleanFn:
+    """A clean function that passes each site's template keys from the store
+    (looked up here, once per domain, before any cleaning thread starts)."""
+    from .cleaner import clean
+    from .urls import domain_of
+
+    keys = {domain_of(u): store.template_keys(u) for u in urls}
+
+    def clean_with_keys(html, url, **options):
+        return clean(html, url, template_keys=keys.get(domain_of(url), ()), **options)
+    return clean_with_keys
+
+
+def store_result(store, result: Result):
+    """Store one Result: the article with its fetch row (one transaction), a
+    304 or a failure as a fetch row. Returns the SaveResult or None."""
+    from datetime import datetime, timezone
+
+    from .models import FetchRow
+
+    if result.article is not None:
+        return store.save(result.article, FetchRow.from_page(result.page))
+    if result.page is not None and result.error is None:
+        store.record_fetch(FetchRow.from_page(result.page))
+        return None
+    page, exc = result.page, result.error
+    when = page.fetched_at if page else datetime.now(timezone.utc).replace(
+        microsecond=0).isoformat()
+    status = page.status if page else getattr(exc, "status", None)
+    store.record_fetch(FetchRow(result.url, when, status, "error",
+                                error=f"{type(exc).__name__}: {exc}"))
+    return None

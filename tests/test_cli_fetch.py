@@ -66,12 +66,22 @@ def test_fetch_private_refused_without_flag(server):
     assert server.hits["/art"] == 0
 
 
-def test_fetch_without_no_store_notes_storage_missing(server):
+def test_fetch_stores_records_and_failures(server, tmp_path):
+    import sqlite3
     server.route("/art", html(ARTICLE))
-    res = invoke(server.url("/art"), "--allow-private", "--format", "text", "--delay", "0")
-    assert res.exit_code == 0
-    assert "storage is not available yet" in res.stderr
+    db = tmp_path / "f.db"
+    res = invoke(server.url("/art"), server.url("/missing"), "--db", str(db), "--allow-private",
+                 "--format", "text", "--delay", "0")
+    assert res.exit_code == 1
+    assert "storage is not available yet" not in res.stderr
     assert res.stdout.startswith("# ") and "farmers" in res.stdout
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT url FROM articles").fetchall() == [(server.url("/art"),)]
+    outcomes = dict(conn.execute("SELECT url, outcome FROM fetches"))
+    assert outcomes == {server.url("/art"): "new", server.url("/missing"): "error"}
+    res = invoke(server.url("/art"), "--db", str(db), "--allow-private", "--delay", "0")
+    assert res.exit_code == 0
+    assert conn.execute("SELECT outcome FROM fetches ORDER BY id DESC").fetchone() == ("unchanged",)
 
 
 def test_fetch_subprocess_no_traceback(server):

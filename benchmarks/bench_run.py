@@ -1,0 +1,214 @@
+"""Benchmark of the cron job: `scraper run` end to end (discover + fetch +
+clean + store) over PAGES pages on SITES local sites (127.0.0.1, one port
+each, politeness delay 0), against single-process `scraper.clean` over the
+same pages, then a second, no-change run.
+
+    python benchmarks/bench_run.py [--pages 2000] [--sites 20] [--workers 0]
+
+Pages are the fixture pages varied: each gets its own URL, its middle body
+paragraphs shuffled, and the furniture of a real news page around it (scripts,
+menu, related teasers, comments, footer: ~115 KB, the median size of the
+pages of ../shared/benchmarks/article-extraction-benchmark), so cleaning does real work. The run is a real
+`python -m scraper run` process; its peak RSS counts its cleaning processes
+(summed from /proc every 50 ms). Targets (issue 6): speed-up >= 1.6x over
+one process, peak RSS < 300 MB, second run < 5% of the first.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scraper.demo import DemoPage, DemoServer, DemoSite, ORIGIN, page_from_html  # noqa: E402
+
+_PARA = re.compile(rb"<p\b[^>]*>.{200,}?</p>", re.S)
+_TEXT = re.compile(rb"<p\b[^>]*>([^<]{80,})</p>")
+
+
+def furniture(rng: random.Random, sentences: list[bytes]) -> tuple[bytes, bytes]:
+    """What real news pages carry around an article (the fixtures are stripped
+    to ~10 KB; real pages, e.g. ../shared/benchmarks/article-extraction-benchmark,
+    have a median of ~115 KB): a script-heavy head, a menu, a sidebar of related teasers, a
+    comments section and a footer of links. Returns (head part, body part)."""
+    words = b" ".join(rng.sample(sentences, min(40, len(sentences)))).split()
+    def teaser(n: int) -> bytes:
+        start = rng.randrange(max(1, len(words) - n))
+        return b" ".join(words[start:start + n])
+    script = b"<script>window.dataLayer=window.dataLayer||[];" + b"".join(
+        b"function f%d(a,b){return a.map(function(x){return x*%d+b;});}" % (k, k)
+        for k in range(650)) + b"</script><style>" + b"".join(
+        b".c%d{margin:%dpx;padding:%dpx;color:#%06x}" % (k, k % 9, k % 7, k * 2654435 % 0xFFFFFF)
+        for k in range(650)) + b"</style>"
+    menu = b'<header><div class="wrap"><nav><ul>' + b"".join(
+        b'<li class="menu-item"><div><a href="/section/%d/"><span>%s</span></a></div></li>'
+        % (k, teaser(2)) for k in range(120)) + b"</ul></nav></div></header>"
+    aside = b'<aside class="sidebar"><h3>Related</h3>' + b"".join(
+        b'<div class="teaser"><a href="/related/%d/"><h4>%s</h4></a><p>%s</p></div>'
+        % (k, teaser(8), teaser(35)) for k in range(40)) + b"</aside>"
+    comments = b'<section class="comments"><h3>Comments</h3>' + b"".join(
+        b'<div class="comment"><span class="who">reader%d</span><p>%s</p></div>'
+        % (k, teaser(60)) for k in range(10)) + b"</section>"
+    footer = b"<footer>" + b"".join(b'<a href="/page/%d/">%s</a> ' % (k, teaser(3))
+                                    for k in range(120)) + b"</footer>"
+    return script, menu + aside + comments + footer
+
+
+def make_pages(count: int, folder: Path = ROOT / "fixtures") -> list[bytes]:
+    """``count`` variants of the fixture pages (middle paragraphs of 200+ bytes shuffled)."""
+    bases = [page_from_html(p.read_bytes(), "/x", datetime.now(timezone.utc))[1].html
+             for p in sorted(folder.glob("*.html"))]
+    sentences = [t for base in bases for t in _TEXT.findall(base)]
+    out = []
+    for i in range(count):
+        html = bases[i % len(bases)]
+        paras = _PARA.findall(html)
+        rng = random.Random(i)
+
+        middle = paras[2:-4]          # head and tail (where notices stand) stay in place
+        rng.shuffle(middle)
+        shuffled = paras[:2] + middle + paras[-4:] if len(paras) > 6 else paras
+        it = iter(shuffled)
+        html = _PARA.sub(lambda m: next(it), html)
+        head, body = furniture(rng, sentences)
+        out.append(html.replace(b"</head>", head + b"</head>", 1)
+                   .replace(b"</body>", body + b"</body>", 1))
+    return out
+
+
+def make_sites(pages: list[bytes], sites: int) -> list[DemoSite]:
+    base = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    out = [DemoSite(f"site{n:02d}") for n in range(sites)]
+    out[0].kind = "sitemap"
+    for i, html in enumerate(pages):
+        out[i % sites].add(DemoPage(f"/articles/{i}/", html, base + timedelta(minutes=i),
+                                    f"Article {i}"))
+    return out
+
+
+def serve(count: int, sites: int, conn) -> None:
+    """Child process: serve the sites until told to stop."""
+    with DemoServer(make_sites(make_pages(count), sites)) as server:
+        conn.send([(s.name, s.kind, s.urls[0]) for s in server.sources()])
+        conn.recv()
+
+
+def write_config(path: Path, db: Path, sources, workers: int) -> None:
+    lines = [f'db = "{db}"', f"workers = {workers}", "[fetch]", "delay = 0.0", "jitter = 0.0",
+             "timeout = 30.0", "allow_private_networks = true"]
+    for name, kind, url in sources:
+        lines += ["[[source]]", f'name = "{name}"', f'kind = "{kind}"', f'url = "{url}"']
+    path.write_text("\n".join(lines) + "\n")
+
+
+def rss_tree(pid: int) -> int:
+    """Proportional set size (PSS: shared pages split between the processes
+    sharing them) of a process and all its descendants, from /proc."""
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    stack.extend(int(c) for c in fh.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def _children_cpu() -> float:
+    import resource
+    use = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return use.ru_utime + use.ru_stime
+
+
+def timed_run(config: Path) -> tuple[float, int, str, float]:
+    """(seconds, peak PSS of the run's process tree, summary line, CPU seconds
+    of the run and its cleaning processes)."""
+    cpu0 = _children_cpu()
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "scraper", "run", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, rss_tree(proc.pid))
+        time.sleep(0.05)
+    out, err = proc.communicate()
+    seconds = time.monotonic() - started
+    if proc.returncode not in (0, 1):
+        sys.exit(f"run failed ({proc.returncode}): {err.strip()}")
+    return seconds, peak, out.strip(), _children_cpu() - cpu0
+
+
+def baseline(pages: list[bytes]) -> tuple[float, float]:
+    """Single-process scraper.clean over the same pages: (pages/s, CPU s/page)."""
+    from scraper.cleaner import clean
+    clean(pages[0], "http://127.0.0.1:1/warm-up/")
+    started, cpu0 = time.monotonic(), time.process_time()
+    for i, html in enumerate(pages):
+        try:
+            clean(html.replace(ORIGIN, b"http://127.0.0.1:1"), f"http://127.0.0.1:1/articles/{i}/")
+        except Exception:  # noqa: BLE001 - the run counts failures the same way
+            pass
+    return (len(pages) / (time.monotonic() - started),
+            (time.process_time() - cpu0) / len(pages))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pages", type=int, default=2000)
+    ap.add_argument("--sites", type=int, default=20)
+    ap.add_argument("--workers", type=int, default=0, help="cleaning processes (0: every core)")
+    args = ap.parse_args()
+
+    parent, child = multiprocessing.Pipe()
+    server = multiprocessing.get_context("fork").Process(
+        target=serve, args=(args.pages, args.sites, child), daemon=True)
+    server.start()
+    sources = parent.recv()
+    with tempfile.TemporaryDirectory() as tmp:
+        db, cfg = Path(tmp) / "bench.db", Path(tmp) / "bench.toml"
+        write_config(cfg, db, sources, args.workers)
+        first, peak, line1, cpu1 = timed_run(cfg)
+        second, peak2, line2, _cpu2 = timed_run(cfg)
+    parent.send("stop")
+    server.join(5)
+    print(f"first run:  {line1}  ({first:.1f} s wall, peak PSS {peak / 2**20:.0f} MB "
+          f"with workers)")
+    print(f"second run: {line2}  ({second:.2f} s wall)")
+    run_rate = args.pages / first
+    print(f"single-process scraper.clean over the same {args.pages} pages ...", flush=True)
+    base_rate, base_cpu = baseline(make_pages(args.pages))
+    cores = os.cpu_count()
+    speedup = run_rate / base_rate
+    share = second / first
+    print(f"end-to-end run: {run_rate:.1f} pages/s, CPU {cpu1 / args.pages * 1000:.1f} ms/page "
+          f"(run + cleaning processes), {cpu1 / first:.2f} of {cores} cores busy; "
+          f"single-process clean: {base_rate:.1f} pages/s, CPU {base_cpu * 1000:.1f} ms/page")
+    print(f"(the machine is shared: with all {cores} cores to itself the run would do about "
+          f"{cores / (cpu1 / args.pages):.0f} pages/s, "
+          f"{cores * base_cpu / (cpu1 / args.pages):.2f}x single-process clean by CPU time)")
+    print(f"SUMMARY pages={args.pages} sites={args.sites} run={run_rate:.1f} pages/s "
+          f"clean_1proc={base_rate:.1f} pages/s speedup={speedup:.2f}x (target >= 1.6) "
+          f"peak_pss={max(peak, peak2) / 2**20:.0f} MB (target < 300) "
+          f"second_run={second:.2f} s = {share:.1%} of first (target < 5%) "
+          f"cores_busy={cpu1 / first:.2f}/{cores}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Helpers for the cron-job tests: the demo's multi-site server on 127.0.0.1
+and a settings file pointing at it."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from scraper.demo import DemoServer, sites_from_folder
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+
+
+def start_sites(folder: Path = FIXTURES) -> DemoServer:
+    return DemoServer(sites_from_folder(folder)).__enter__()
+
+
+def write_config(path: Path, server: DemoServer, db: Path, *, timeout: float = 5.0,
+                 extra: str = "") -> Path:
+    """A settings file with inline [[source]] tables for every demo site."""
+    lines = [f'db = "{db}"', "workers = 2", "[fetch]", "delay = 0.0", "jitter = 0.0",
+             f"timeout = {timeout}", "retries = 0", "allow_private_networks = true", extra]
+    for src in server.sources():
+        lines += ["[[source]]", f'name = "{src.name}"', f'kind = "{src.kind}"',
+                  f'url = "{src.urls[0]}"']
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def truths(folder: Path = FIXTURES) -> dict[str, dict]:
+    """Truth files keyed by the path of their page's URL."""
+    from urllib.parse import urlsplit
+    out = {}
+    for f in folder.glob("*.truth.json"):
+        data = json.loads(f.read_text(encoding="utf-8"))
+        out[urlsplit(data["url"]).path] = data
+    return out
+
+
+def rows(db: Path, sql: str, *params):
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def contents(db: Path) -> set[tuple[str, str]]:
+    return set(rows(db, "SELECT url, content_hash FROM articles"))

@@ -1,0 +1,31 @@
+"""`scraper demo`: the main job on the bundled pages, into a temporary file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from scraper.cli import cli
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def test_demo_runs_and_a_second_run_finds_nothing_new(tmp_path):
+    db = tmp_path / "demo.db"
+    args = ["demo", "--db", str(db), "--pages", str(FIXTURES), "--workers", "2"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert "run: new 26, updated 0, unchanged 0, failed 0" in res.output
+    assert "original_source: Asia Times" in res.output
+    search = res.output.split("scraper search")[1].splitlines()
+    assert len(search) >= 3 and search[1].startswith("  ") and ": " in search[1]
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    assert "run: new 0, updated 0, unchanged 0, failed 0" in again.output
+
+
+def test_demo_without_pages_folder_says_what_to_pass(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(cli, ["demo", "--db", str(tmp_path / "d.db")])
+    assert res.exit_code == 2
+    assert "--pages" in res.output and len(res.output.strip().splitlines()) == 1

@@ -1,0 +1,121 @@
+"""`scraper run` as a real process: the lock, SIGKILL then restart, SIGTERM."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from runhelp import contents, rows, start_sites, write_config
+from scraper.config import load_config
+from scraper.run import run, run_lock
+
+
+@pytest.fixture
+def sites():
+    server = start_sites()
+    yield server
+    server.__exit__()
+
+
+def _start(cfg):
+    return subprocess.Popen([sys.executable, "-m", "scraper", "run", "--config", str(cfg)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _count(db) -> int:
+    try:
+        return rows(db, "SELECT count(*) FROM articles")[0][0]
+    except Exception:  # not created yet
+        return 0
+
+
+def _wait_for_articles(db, n: int, proc, limit: float = 20.0) -> int:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and proc.poll() is None:
+        count = _count(db)
+        if count >= n:
+            return count
+        time.sleep(0.02)
+    raise AssertionError(f"no {n} articles stored in time (exit {proc.poll()})")
+
+
+def _children(pid: int) -> list[int]:
+    import os
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as fh:
+            out += [int(c) for c in fh.read().split()]
+    return out
+
+
+def _wait_gone(pids: list[int], limit: float = 5.0) -> None:
+    import os
+    deadline = time.monotonic() + limit
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if os.path.exists(f"/proc/{p}") and
+                 open(f"/proc/{p}/stat").read().split()[2] != "Z"]
+        time.sleep(0.1)
+    assert not alive, f"orphan worker(s) still running: {alive}"
+
+
+def test_second_run_while_one_holds_the_lock_exits_at_once(sites, tmp_path):
+    db = tmp_path / "s.db"
+    cfg = write_config(tmp_path / "c.toml", sites, db)
+    with run_lock(str(db)):
+        started = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "scraper", "run", "--config", str(cfg)],
+                              capture_output=True, text=True, timeout=30)
+        assert time.monotonic() - started < 10
+    assert proc.returncode == 0
+    assert "another run holds" in proc.stderr and proc.stderr.count("\n") == 1
+    assert sites.take_hits() == []
+
+
+def test_sigkill_then_restart_gives_the_same_database(sites, tmp_path):
+    reference = tmp_path / "ref.db"
+    settings, sources = load_config(write_config(tmp_path / "ref.toml", sites, reference))
+    assert run(settings, sources).new == 26
+
+    db = tmp_path / "s.db"
+    cfg = write_config(tmp_path / "c.toml", sites, db, extra="delay = 0.3")
+    cfg.write_text(cfg.read_text().replace("delay = 0.0\n", ""))
+    proc = _start(cfg)
+    stored = _wait_for_articles(db, 3, proc)
+    workers = _children(proc.pid)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    assert 3 <= stored < 26 and _count(db) < 26
+    assert workers, "the run cleans in worker processes"
+    _wait_gone(workers)   # no orphan cleaning process is left behind
+    assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+    again = subprocess.run([sys.executable, "-m", "scraper", "run", "--config", str(cfg)],
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0, again.stderr
+    assert contents(db) == contents(reference)
+    assert rows(db, "SELECT count(*) FROM articles")[0][0] == 26
+
+
+def test_sigterm_stops_cleanly_and_releases_the_lock(sites, tmp_path):
+    from filelock import FileLock
+
+    db = tmp_path / "s.db"
+    cfg = write_config(tmp_path / "c.toml", sites, db, extra="delay = 0.3")
+    cfg.write_text(cfg.read_text().replace("delay = 0.0\n", ""))
+    proc = _start(cfg)
+    _wait_for_articles(db, 1, proc)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 130, err
+    assert "(interrupted)" in out and "Traceback" not in err
+    lock = FileLock(f"{db}.lock", timeout=0)
+    lock.acquire()
+    lock.release()
+    assert rows(db, "PRAGMA integrity_check") == [("ok",)]
+    partial = _count(db)
+    assert partial < 26
+    settings, sources = load_config(cfg)
+    assert run(settings, sources).new == 26 - partial
