@@ -10,6 +10,7 @@ from scraper.demo import DemoServer, sites_from_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
+PAGES = len(list(FIXTURES.glob("*.truth.json")))  # every fixture page is an article of some demo site
 
 
 def start_sites(folder: Path = FIXTURES) -> DemoServer:

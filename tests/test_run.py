@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from click.testing import CliRunner
 
-from runhelp import FIXTURES, rows, start_sites, truths, write_config
+from runhelp import FIXTURES, PAGES, rows, start_sites, truths, write_config
 from scraper.cli import cli
 from scraper.config import load_config
 from scraper.demo import DemoPage, page_from_html
@@ -33,17 +33,17 @@ def test_first_run_stores_every_article_second_run_only_conditional(sites, tmp_p
     db = tmp_path / "s.db"
     cfg = write_config(tmp_path / "c.toml", sites, db)
     first = _run(cfg)
-    assert (first.new, first.failed) == (26, 0)
+    assert (first.new, first.failed) == (PAGES, 0)
     expected = truths()
     stored = rows(db, "SELECT url, title, original_source, site FROM articles")
-    assert len(stored) == 26
+    assert len(stored) == PAGES
     for url, title, original, site in stored:
         truth = expected[urlsplit(url).path]
         assert title == truth["title"]
         accepted = {truth["original_source"], *truth.get("original_source_aliases", [])}
         assert original in accepted, (url, original)
     fetched = {h.path for h in sites.take_hits()}
-    assert len(fetched - PAGE_PATHS - {"/"}) == 26
+    assert len(fetched - PAGE_PATHS - {"/"}) == PAGES
 
     started = time.monotonic()
     second = _run(cfg)
@@ -61,7 +61,7 @@ def test_first_run_stores_every_article_second_run_only_conditional(sites, tmp_p
 def test_feed_that_gains_an_item_yields_exactly_that_item(sites, tmp_path):
     db = tmp_path / "s.db"
     cfg = write_config(tmp_path / "c.toml", sites, db)
-    assert _run(cfg).new == 26
+    assert _run(cfg).new == PAGES
     sites.take_hits()
     feed_site = next(s for s in sites.sites.values() if s.kind == "feed")
     html = (FIXTURES / "en_ips_sahel_wells.html").read_bytes()
@@ -87,7 +87,7 @@ def test_failing_sources_are_reported_and_the_others_complete(sites, tmp_path):
     assert res.exit_code == 1, res.output
     assert res.output.startswith("new ") and "failed 2" in res.output
     broken = sum(len(sites.sites[n].pages) for n in names)
-    assert rows(db, "SELECT count(*) FROM articles")[0][0] == 26 - broken
+    assert rows(db, "SELECT count(*) FROM articles")[0][0] == PAGES - broken
     errors = dict(rows(db, "SELECT url, error FROM fetches WHERE outcome = 'error'"))
     assert {urlsplit(u).port for u in errors} == {sites.ports[n] for n in names}
     assert any("500" in e for e in errors.values()) and any("timed out" in e for e in errors.values())
@@ -102,7 +102,7 @@ def test_a_page_that_fails_is_retried_next_run(sites, tmp_path):
     db = tmp_path / "s.db"
     cfg = write_config(tmp_path / "c.toml", sites, db)
     first = _run(cfg)
-    assert (first.new, first.failed) == (25, 1)
+    assert (first.new, first.failed) == (PAGES - 1, 1)
     site.pages[path] = page  # the site fixed its page
     second = _run(cfg)
     assert (second.new, second.failed) == (1, 0)
@@ -125,7 +125,7 @@ def test_dry_run_lists_and_stores_nothing(sites, tmp_path):
     cfg = write_config(tmp_path / "c.toml", sites, db)
     res = CliRunner().invoke(cli, ["run", "--config", str(cfg), "--dry-run"])
     assert res.exit_code == 0, res.output
-    assert len([l for l in res.output.splitlines() if "\thttp://127.0.0.1:" in l]) == 26
+    assert len([l for l in res.output.splitlines() if "\thttp://127.0.0.1:" in l]) == PAGES
     assert not db.exists()
 
 
@@ -135,7 +135,7 @@ def test_max_items_leaves_the_rest_for_the_next_run(sites, tmp_path):
     first = _run(cfg, max_items=1)
     assert first.new == len(sites.sites)
     second = _run(cfg)
-    assert (first.new + second.new, second.failed) == (26, 0)
+    assert (first.new + second.new, second.failed) == (PAGES, 0)
 
 
 def test_unknown_source_is_a_usage_error(sites, tmp_path):
@@ -163,12 +163,12 @@ def test_progress_bars_follow_the_run(sites, tmp_path):
 def test_refresh_sends_conditional_requests_for_stored_articles(sites, tmp_path):
     db = tmp_path / "s.db"
     cfg = write_config(tmp_path / "c.toml", sites, db)
-    assert _run(cfg).new == 26
+    assert _run(cfg).new == PAGES
     sites.take_hits()
     summary = _run(cfg, refresh=True)
-    assert (summary.new, summary.unchanged, summary.failed) == (0, 26, 0)
+    assert (summary.new, summary.unchanged, summary.failed) == (0, PAGES, 0)
     articles = [h for h in sites.take_hits() if h.path not in PAGE_PATHS | {"/"}]
-    assert len(articles) == 26 and all(h.conditional and h.status == 304 for h in articles)
+    assert len(articles) == PAGES and all(h.conditional and h.status == 304 for h in articles)
 
 
 def test_extra_notice_rules_of_a_source_are_applied(sites, tmp_path):

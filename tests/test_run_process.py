@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from runhelp import contents, rows, start_sites, write_config
+from runhelp import PAGES, contents, rows, start_sites, write_config
 from scraper.config import load_config
 from scraper.run import run, run_lock
 
@@ -78,7 +78,7 @@ def test_second_run_while_one_holds_the_lock_exits_at_once(sites, tmp_path):
 def test_sigkill_then_restart_gives_the_same_database(sites, tmp_path):
     reference = tmp_path / "ref.db"
     settings, sources = load_config(write_config(tmp_path / "ref.toml", sites, reference))
-    assert run(settings, sources).new == 26
+    assert run(settings, sources).new == PAGES
 
     db = tmp_path / "s.db"
     cfg = write_config(tmp_path / "c.toml", sites, db, extra="delay = 0.3")
@@ -88,7 +88,7 @@ def test_sigkill_then_restart_gives_the_same_database(sites, tmp_path):
     workers = _children(proc.pid)
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
-    assert 3 <= stored < 26 and _count(db) < 26
+    assert 3 <= stored < PAGES and _count(db) < PAGES
     assert workers, "the run cleans in worker processes"
     _wait_gone(workers)   # no orphan cleaning process is left behind
     assert rows(db, "PRAGMA integrity_check") == [("ok",)]
@@ -96,7 +96,7 @@ def test_sigkill_then_restart_gives_the_same_database(sites, tmp_path):
                            capture_output=True, text=True, timeout=60)
     assert again.returncode == 0, again.stderr
     assert contents(db) == contents(reference)
-    assert rows(db, "SELECT count(*) FROM articles")[0][0] == 26
+    assert rows(db, "SELECT count(*) FROM articles")[0][0] == PAGES
 
 
 def test_sigterm_stops_cleanly_and_releases_the_lock(sites, tmp_path):
@@ -116,6 +116,6 @@ def test_sigterm_stops_cleanly_and_releases_the_lock(sites, tmp_path):
     lock.release()
     assert rows(db, "PRAGMA integrity_check") == [("ok",)]
     partial = _count(db)
-    assert partial < 26
+    assert partial < PAGES
     settings, sources = load_config(cfg)
-    assert run(settings, sources).new == 26 - partial
+    assert run(settings, sources).new == PAGES - partial
