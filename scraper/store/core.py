@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import ReadOnlyQuery, StoreError
 from ..models import ARTICLE_FIELDS, Article, FetchRow
-from ..textkeys import content_hash, normalize_text
+from ..textkeys import content_hash, fold, normalize_text, words
 from ..urls import domain_of, normalize_url
 from . import sketch
 from .schema import FTS_PENDING, SCHEMA_VERSION, migrate, user_version
@@ -357,7 +357,8 @@ class _Prepared:
 
 def _prepare(article: Article) -> _Prepared:
     """Template-memory keys and MinHash signature of an article's text."""
-    body = [normalize_text(p) for p in article.text.split("\n\n") if p.strip()]
+    # fold the whole text once; paragraph_key(p) == sha1(normalize_text(p))[:16]
+    body = [" ".join(words(p)) for p in fold(article.text).split("\n\n")]
     template = [normalize_text(r.text) for r in article.removed if r.rule == "template"]
     keys = {hashlib.sha1(n.encode("utf-8")).hexdigest()[:16] for n in body + template if n}
     site = domain_of(article.url) or article.domain or article.site
@@ -474,11 +475,15 @@ def _find_story(conn: sqlite3.Connection, art_id: int, prep: _Prepared) -> int:
 
 def _candidates(conn: sqlite3.Connection, keys, exclude: int | None):
     """(id, signature, story_id) of the articles sharing a band key."""
+    ids = [r[0] for r in conn.execute(  # usually none: only then join the sketches
+        f"SELECT DISTINCT article_id FROM minhash_bands WHERE key IN ({', '.join('?' * len(keys))})",
+        keys) if r[0] != exclude]
+    if not ids:
+        return []
     rows = conn.execute(
         "SELECT s.article_id, s.signature, a.story_id FROM article_sketches s "
-        "JOIN articles a ON a.id = s.article_id WHERE s.article_id IN "
-        f"(SELECT article_id FROM minhash_bands WHERE key IN ({', '.join('?' * len(keys))})) "
-        "AND s.article_id IS NOT ?", (*keys, exclude))
+        f"JOIN articles a ON a.id = s.article_id WHERE s.article_id IN ({', '.join('?' * len(ids))})",
+        ids)
     return [(art_id, sketch.from_blob(blob), story) for art_id, blob, story in rows if blob]
 
 
