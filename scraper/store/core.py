@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -155,8 +156,10 @@ class Store:
         preps = self._prepared([art for art, _ in items])
         try:
             with self.transaction() as conn:
-                results = [_save_one(conn, art, fetch, now, prep)
+                batch = _Batch(conn)
+                results = [_save_one(batch, art, fetch, now, prep)
                            for (art, fetch), prep in zip(items, preps)]
+                batch.flush()
                 conn.execute(f"INSERT INTO articles_fts (rowid, title, text) SELECT a.id, a.title, "
                              f"a.text FROM {FTS_PENDING} p JOIN articles a ON a.id = p.id")
                 conn.execute(f"DELETE FROM {FTS_PENDING}")
@@ -243,8 +246,8 @@ class Store:
         sig = sketch.signature(" ".join(normalize_text(p) for p in text.split("\n\n")))
         if sig is None:
             return []
-        found = [(art_id, sketch.similarity(sig, other))
-                 for art_id, other, _story in _candidates(self.conn, sketch.band_keys(sig), None)]
+        found = [(art_id, sketch.similarity(sig, other)) for art_id, other, _story
+                 in _candidates(_Batch(self.conn), sketch.band_keys(sig), None)]
         return sorted((c for c in found if c[1] >= sketch.THRESHOLD), key=lambda c: -c[1])
 
     def source_state(self, name: str) -> dict[str, Any] | None:
@@ -341,9 +344,57 @@ def _site_keys(conn: sqlite3.Connection, site: str) -> list[str]:
 
 
 # ---- one save, inside the caller's transaction ----------------------------
+class _Batch:
+    """Rows of one save transaction that nothing in it reads back, written
+    together by flush() before the commit: fetch rows, template count
+    changes (summed per paragraph) and near-duplicate band keys, sorted so
+    the inserts walk each index once in order instead of at random. The
+    band keys not yet written are also indexed here, so a copy saved later
+    in the same batch still finds them."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self.fetches: list[tuple] = []
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.bands: dict[int, tuple[int, ...]] = {}     # article id -> its new band keys
+        self.band_index: dict[int, set[int]] = {}       # band key -> article ids (unwritten)
+        self.next_id: int | None = None
+
+    def new_id(self) -> int:
+        if self.next_id is None:  # the transaction is the only writer (BEGIN IMMEDIATE)
+            self.next_id = self.conn.execute(
+                "SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone()[0]
+        self.next_id += 1
+        return self.next_id - 1
+
+    def set_bands(self, art_id: int, bands: tuple[int, ...]) -> None:
+        self.bands[art_id] = bands
+        for key in bands:
+            self.band_index.setdefault(key, set()).add(art_id)
+
+    def flush(self) -> None:
+        conn = self.conn
+        conn.executemany(_INSERT_FETCH, self.fetches)
+        up = sorted((site, key, d) for (site, key), d in self.counts.items() if d > 0)
+        down = sorted((site, key, d) for (site, key), d in self.counts.items() if d < 0)
+        conn.executemany("INSERT INTO site_paragraphs (site, key, pages) VALUES (?, ?, ?) "
+                         "ON CONFLICT(site, key) DO UPDATE SET pages = pages + excluded.pages", up)
+        conn.executemany("UPDATE site_paragraphs SET pages = pages + ? WHERE site = ? AND key = ?",
+                         [(d, site, key) for site, key, d in down])
+        conn.executemany("DELETE FROM site_paragraphs WHERE site = ? AND pages <= 0",
+                         [(site,) for site in sorted({site for site, _, _ in down})])
+        conn.executemany("INSERT OR IGNORE INTO minhash_bands (key, article_id) VALUES (?, ?)",
+                         sorted((k, art_id) for art_id, keys in self.bands.items() for k in keys))
+        self.__init__(conn)
+
+
+def _fetch_values(fetch: FetchRow, outcome: str) -> tuple:
+    return (fetch.url, fetch.status, outcome, fetch.error, fetch.etag, fetch.last_modified,
+            fetch.bytes, fetch.elapsed, fetch.fetched_at)
+
+
 def _insert_fetch(conn: sqlite3.Connection, fetch: FetchRow, outcome: str) -> None:
-    conn.execute(_INSERT_FETCH, (fetch.url, fetch.status, outcome, fetch.error, fetch.etag,
-                                 fetch.last_modified, fetch.bytes, fetch.elapsed, fetch.fetched_at))
+    conn.execute(_INSERT_FETCH, _fetch_values(fetch, outcome))
 
 
 @dataclass(frozen=True)
@@ -367,38 +418,38 @@ def _prepare(article: Article) -> _Prepared:
     return _Prepared(site, tuple(sorted(keys)), sig, bands)
 
 
-def _save_one(conn: sqlite3.Connection, article: Article, fetch: FetchRow | None,
+def _save_one(batch: _Batch, article: Article, fetch: FetchRow | None,
               now: str, prep: _Prepared | None = None) -> SaveResult:
     url = article.url or article.final_url or article.canonical_url
     if not url:
         raise StoreError("an article needs a url to be stored")
     norm = normalize_url(url)
     chash = article.content_hash or content_hash(article.text)
-    row = conn.execute("SELECT id, content_hash, story_id FROM articles WHERE norm_url = ?",
-                       (norm,)).fetchone()
+    row = batch.conn.execute("SELECT id, content_hash, story_id FROM articles WHERE norm_url = ?",
+                             (norm,)).fetchone()
     if row and row[1] == chash:
         status, art_id, story = "unchanged", row[0], row[2]
     else:
         status = "updated" if row else "new"
-        art_id, story = _write_article(conn, row, norm, article, chash, now, prep)
+        art_id, story = _write_article(batch, row, norm, article, chash, now, prep)
     if fetch is not None:
-        _insert_fetch(conn, fetch, fetch.outcome or status)
+        batch.fetches.append(_fetch_values(fetch, fetch.outcome or status))
     return SaveResult(art_id, status, story)
 
 
-def _write_article(conn, row, norm, article, chash, now, prep) -> tuple[int, int]:
+def _write_article(batch, row, norm, article, chash, now, prep) -> tuple[int, int]:
+    conn = batch.conn
     prep = prep or _prepare(article)
-    art_id = row[0] if row else conn.execute(
-        "SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone()[0]
+    art_id = row[0] if row else batch.new_id()
     old = _old_sketch(conn, art_id) if row else None
-    story = _find_story(conn, art_id, prep)
+    story = _find_story(batch, art_id, prep)
     values = _article_values(article, chash)
     if row:
         conn.execute(_UPDATE_ARTICLE, (*values, now, story, art_id))
     else:  # indexed for full text at the end of the batch (see save_many)
         conn.execute(f"INSERT INTO {FTS_PENDING} (id) VALUES (?)", (art_id,))
         conn.execute(_INSERT_ARTICLE, (art_id, norm, *values, now, now, story))
-    _store_sketch(conn, art_id, prep, old)
+    _store_sketch(batch, art_id, prep, old)
     return art_id, story
 
 
@@ -423,64 +474,60 @@ def _old_sketch(conn: sqlite3.Connection, art_id: int) -> _Prepared | None:
     return _Prepared(row[0], tuple(json.loads(row[1])), sig, bands)
 
 
-def _store_sketch(conn: sqlite3.Connection, art_id: int, new: _Prepared,
-                  old: _Prepared | None) -> None:
+def _store_sketch(batch: _Batch, art_id: int, new: _Prepared, old: _Prepared | None) -> None:
     """Adjust the site's paragraph page counts by the difference between the
-    page's old and new paragraphs, and replace its band keys."""
+    page's old and new paragraphs, and replace its band keys (the counts and
+    new keys are written by batch.flush)."""
     old_keys = set(old.para_keys) if old and old.site == new.site else set()
     if old and old.site != new.site:
-        _count(conn, old.site, old.para_keys, -1)
-    _count(conn, new.site, [k for k in new.para_keys if k not in old_keys], +1)
-    _count(conn, new.site, [k for k in old_keys if k not in set(new.para_keys)], -1)
+        _count(batch, old.site, old.para_keys, -1)
+    _count(batch, new.site, [k for k in new.para_keys if k not in old_keys], +1)
+    _count(batch, new.site, [k for k in old_keys if k not in set(new.para_keys)], -1)
     if old:
-        conn.executemany("DELETE FROM minhash_bands WHERE key = ? AND article_id = ?",
-                         [(k, art_id) for k in old.bands])
+        batch.conn.executemany("DELETE FROM minhash_bands WHERE key = ? AND article_id = ?",
+                               [(k, art_id) for k in old.bands])
     blob = sketch.to_blob(new.signature) if new.signature is not None else None
-    conn.execute("INSERT OR REPLACE INTO article_sketches (article_id, site, para_keys, signature) "
-                 "VALUES (?, ?, ?, ?)", (art_id, new.site, json.dumps(new.para_keys), blob))
-    conn.executemany("INSERT OR IGNORE INTO minhash_bands (key, article_id) VALUES (?, ?)",
-                     [(k, art_id) for k in new.bands])
+    batch.conn.execute("INSERT OR REPLACE INTO article_sketches (article_id, site, para_keys, "
+                       "signature) VALUES (?, ?, ?, ?)",
+                       (art_id, new.site, json.dumps(new.para_keys), blob))
+    batch.set_bands(art_id, new.bands)
 
 
-def _count(conn: sqlite3.Connection, site: str | None, keys: Iterable[str], delta: int) -> None:
-    if not site:
-        return
-    rows = [(site, k, delta) for k in keys]
-    if delta > 0:
-        conn.executemany("INSERT INTO site_paragraphs (site, key, pages) VALUES (?, ?, ?) "
-                         "ON CONFLICT(site, key) DO UPDATE SET pages = pages + excluded.pages", rows)
-    elif rows:
-        conn.executemany("UPDATE site_paragraphs SET pages = pages + ? WHERE site = ? AND key = ?",
-                         [(d, s, k) for s, k, d in rows])
-        conn.execute("DELETE FROM site_paragraphs WHERE site = ? AND pages <= 0", (site,))
+def _count(batch: _Batch, site: str | None, keys: Iterable[str], delta: int) -> None:
+    if site:
+        for key in keys:
+            batch.counts[site, key] += delta
 
 
-def _find_story(conn: sqlite3.Connection, art_id: int, prep: _Prepared) -> int:
+def _find_story(batch: _Batch, art_id: int, prep: _Prepared) -> int:
     """The story of a new or changed text: the smallest story id among the
     confirmed near-duplicates (stories bridged by this text are merged), or
     the article's own id."""
     if prep.signature is None:
         return art_id
-    stories = {story for _, other, story in _candidates(conn, prep.bands, art_id)
+    stories = {story for _, other, story in _candidates(batch, prep.bands, art_id)
                if sketch.similarity(prep.signature, other) >= sketch.THRESHOLD}
     if not stories:
         return art_id
     story = min(stories)
     others = [s for s in stories if s != story]
     if others:
-        conn.execute(f"UPDATE articles SET story_id = ? WHERE story_id IN "
+        batch.conn.execute(f"UPDATE articles SET story_id = ? WHERE story_id IN "
                      f"({', '.join('?' * len(others))})", (story, *others))
     return story
 
 
-def _candidates(conn: sqlite3.Connection, keys, exclude: int | None):
-    """(id, signature, story_id) of the articles sharing a band key."""
-    ids = [r[0] for r in conn.execute(  # usually none: only then join the sketches
-        f"SELECT DISTINCT article_id FROM minhash_bands WHERE key IN ({', '.join('?' * len(keys))})",
-        keys) if r[0] != exclude]
-    if not ids:
+def _candidates(batch: _Batch, keys, exclude: int | None):
+    """(id, signature, story_id) of the articles sharing a band key, stored
+    or saved earlier in the batch."""
+    ids = {r[0] for r in batch.conn.execute(
+        f"SELECT article_id FROM minhash_bands WHERE key IN ({', '.join('?' * len(keys))})", keys)}
+    ids.update(*(batch.band_index.get(k, ()) for k in keys))
+    ids.discard(exclude)
+    if not ids:  # the usual case: only then read the sketches
         return []
-    rows = conn.execute(
+    ids = sorted(ids)
+    rows = batch.conn.execute(
         "SELECT s.article_id, s.signature, a.story_id FROM article_sketches s "
         f"JOIN articles a ON a.id = s.article_id WHERE s.article_id IN ({', '.join('?' * len(ids))})",
         ids)
@@ -490,11 +537,13 @@ def _candidates(conn: sqlite3.Connection, keys, exclude: int | None):
 def backfill_sketches(conn: sqlite3.Connection) -> None:
     """Fill template counts, sketches and story ids for articles stored
     before schema v3 (used by that migration), oldest first."""
+    batch = _Batch(conn)
     rows = conn.execute("SELECT id, url, domain, site, text, removed FROM articles ORDER BY id")
     for art_id, url, domain, site, text, removed in rows.fetchall():
         from ..models import Removed
         rem = tuple(Removed(r["text"], r["rule"]) for r in json.loads(removed or "[]"))
         prep = _prepare(Article(url=url, text=text or "", domain=domain, site=site, removed=rem))
-        story = _find_story(conn, art_id, prep)
+        story = _find_story(batch, art_id, prep)
         conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story, art_id))
-        _store_sketch(conn, art_id, prep, None)
+        _store_sketch(batch, art_id, prep, None)
+    batch.flush()
