@@ -3,6 +3,7 @@ near-duplicate links and full-text search. See ``Store``."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import sqlite3
@@ -151,9 +152,26 @@ class Store:
     def save_many(self, items: Iterable[tuple[Article, FetchRow | None]], *,
                   now: str | None = None) -> list[SaveResult]:
         """Like save for many articles in ONE transaction (fast bulk loads)."""
-        now = now or utcnow()
         items = list(items)
-        preps = self._prepared([art for art, _ in items])
+        return self._write_batch(items, self._prepared([art for art, _ in items]), now or utcnow())
+
+    def save_stream(self, items: Iterable[tuple[Article, FetchRow | None]], *,
+                    batch: int = 1000, now: str | None = None) -> Iterator[SaveResult]:
+        """Save a long run of (article, fetch) pairs, one transaction (as
+        save_many) per ``batch`` items, yielding the results in order. With
+        workers, the texts of the next batch are prepared while this one is
+        written, so both cores stay busy during the full-text indexing and
+        the commit. Stopping early leaves every yielded batch committed."""
+        ahead = None   # the batch read in advance, its preparation under way
+        for chunk in itertools.chain(_batches(items, max(1, batch)), [None]):
+            if chunk is not None:  # pool.map submits the work at once
+                chunk = (chunk, self._prepared([art for art, _ in chunk]))
+            if ahead is not None:
+                yield from self._write_batch(*ahead, now or utcnow())
+            ahead = chunk
+
+    def _write_batch(self, items: list[tuple[Article, FetchRow | None]],
+                     preps: Iterator[_Prepared | None], now: str) -> list[SaveResult]:
         try:
             with self.transaction() as conn:
                 batch = _Batch(conn)
@@ -304,6 +322,12 @@ class Store:
         if record is None:
             raise StoreError(f"no article {url_or_id}")
         return copies(self.conn, record)
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
 
 
 def _from_pool(results: Iterator[_Prepared]) -> Iterator[_Prepared]:
