@@ -10,7 +10,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -199,7 +199,7 @@ class Store:
             self._pool = ProcessPoolExecutor(self.workers,
                                              mp_context=multiprocessing.get_context(method))
         chunk = max(1, len(articles) // (self.workers * 8))
-        return _from_pool(self._pool.map(_prepare, articles, chunksize=chunk))
+        return _from_pool(self._pool.map(_prepare_row, articles, chunksize=chunk))
 
     def record_fetch(self, fetch: FetchRow) -> None:
         """Record a fetch that stored no article (an error, a 304...)."""
@@ -381,7 +381,7 @@ class _Batch:
         self.fetches: list[tuple] = []
         self.counts: Counter[tuple[str, str]] = Counter()
         self.bands: dict[int, tuple[int, ...]] = {}     # article id -> its new band keys
-        self.band_index: dict[int, set[int]] = {}       # band key -> article ids (unwritten)
+        self.band_index: dict[int, tuple[int, ...]] = {}  # band key -> ids (unwritten)
         self.next_id: int | None = None
 
     def new_id(self) -> int:
@@ -393,8 +393,17 @@ class _Batch:
 
     def set_bands(self, art_id: int, bands: tuple[int, ...]) -> None:
         self.bands[art_id] = bands
-        for key in bands:
-            self.band_index.setdefault(key, set()).add(art_id)
+        index = self.band_index
+        if index.keys().isdisjoint(bands):  # the usual case: no key shared in the batch
+            index.update(zip(bands, itertools.repeat((art_id,))))
+        else:
+            for key in bands:
+                index[key] = (*index.get(key, ()), art_id)
+
+    def batch_ids(self, keys) -> set[int]:
+        """Ids of the articles of this batch with one of these band keys."""
+        index = self.band_index
+        return {i for key in index.keys() & set(keys) for i in index[key]}
 
     def flush(self) -> None:
         conn = self.conn
@@ -428,6 +437,9 @@ class _Prepared:
     para_keys: tuple[str, ...]
     signature: Any          # array | None
     bands: tuple[int, ...] = ()
+    norm: str | None = None     # with the pool: normalised URL, content hash and the
+    chash: str | None = None    # article's column values, also worked out in the worker
+    values: tuple = ()
 
 
 def _prepare(article: Article) -> _Prepared:
@@ -442,13 +454,31 @@ def _prepare(article: Article) -> _Prepared:
     return _Prepared(site, tuple(sorted(keys)), sig, bands)
 
 
+def _prepare_row(article: Article) -> _Prepared:
+    """_prepare plus what the writer would otherwise compute itself (run by
+    the worker pool, to keep the writing process free for SQLite)."""
+    prep = _prepare(article)
+    url = article.url or article.final_url or article.canonical_url
+    try:
+        norm = normalize_url(url) if url else None
+    except ValueError:
+        norm = None   # the writer reports it
+    if norm is None:
+        return prep
+    chash = article.content_hash or content_hash(article.text)
+    return replace(prep, norm=norm, chash=chash, values=tuple(_article_values(article, chash)))
+
+
 def _save_one(batch: _Batch, article: Article, fetch: FetchRow | None,
               now: str, prep: _Prepared | None = None) -> SaveResult:
-    url = article.url or article.final_url or article.canonical_url
-    if not url:
-        raise StoreError("an article needs a url to be stored")
-    norm = normalize_url(url)
-    chash = article.content_hash or content_hash(article.text)
+    if prep is not None and prep.norm is not None:
+        norm, chash = prep.norm, prep.chash
+    else:
+        url = article.url or article.final_url or article.canonical_url
+        if not url:
+            raise StoreError("an article needs a url to be stored")
+        norm = normalize_url(url)
+        chash = article.content_hash or content_hash(article.text)
     row = batch.conn.execute("SELECT id, content_hash, story_id FROM articles WHERE norm_url = ?",
                              (norm,)).fetchone()
     if row and row[1] == chash:
@@ -467,7 +497,7 @@ def _write_article(batch, row, norm, article, chash, now, prep) -> tuple[int, in
     art_id = row[0] if row else batch.new_id()
     old = _old_sketch(conn, art_id) if row else None
     story = _find_story(batch, art_id, prep)
-    values = _article_values(article, chash)
+    values = prep.values or _article_values(article, chash)
     if row:
         conn.execute(_UPDATE_ARTICLE, (*values, now, story, art_id))
     else:  # indexed for full text at the end of the batch (see save_many)
@@ -546,7 +576,7 @@ def _candidates(batch: _Batch, keys, exclude: int | None):
     or saved earlier in the batch."""
     ids = {r[0] for r in batch.conn.execute(
         f"SELECT article_id FROM minhash_bands WHERE key IN ({', '.join('?' * len(keys))})", keys)}
-    ids.update(*(batch.band_index.get(k, ()) for k in keys))
+    ids |= batch.batch_ids(keys)
     ids.discard(exclude)
     if not ids:  # the usual case: only then read the sketches
         return []
