@@ -34,7 +34,7 @@ def signature(normalized: str) -> array | None:
     if len(words) < MIN_WORDS:
         return None
     shingles = map(b" ".join, zip(*(words[i:] for i in range(SHINGLE))))
-    hashes = sorted(set(map(zlib.crc32, shingles)), reverse=True)
+    hashes = sorted(map(zlib.crc32, shingles), reverse=True)  # repeats are harmless
     mins = dict(zip(map(_BIN_MASK.__and__, hashes), hashes))  # h % BINS; last (smallest) wins
     if len(mins) == BINS:  # the usual case: every bin filled, nothing to densify
         return array("I", map(mins.__getitem__, range(BINS)))
