@@ -24,6 +24,7 @@ from .schema import FTS_PENDING, SCHEMA_VERSION, migrate, user_version
 BUSY_TIMEOUT_MS = 5000        # readers and writers wait this long for a lock
 CACHE_KIB = 64 * 1024         # page cache of a writing connection
 MMAP_BYTES = 256 * 1024 * 1024  # readers map the file: faster searches
+WORKER_NICENESS = 5          # added to the preparing workers' niceness
 PARALLEL_MIN_BATCH = 64       # smaller batches are prepared inline even with workers
 TEMPLATE_MIN_PAGES = 3        # a paragraph on this many pages of a site is template
 _ARTICLE_COLS = ("id", "norm_url", *ARTICLE_FIELDS, "first_seen", "updated_at", "story_id")
@@ -196,7 +197,11 @@ class Store:
             # fork: workers only run _prepare (pure), never this process's
             # connection; spawn would re-import an unguarded __main__ script
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            self._pool = ProcessPoolExecutor(self.workers,
+            # workers at a lower priority: the writer (the bottleneck) keeps its
+            # core, they use what it leaves
+            nice = getattr(os, "nice", None)  # POSIX only
+            self._pool = ProcessPoolExecutor(self.workers, initializer=nice,
+                                             initargs=(WORKER_NICENESS,) if nice else (),
                                              mp_context=multiprocessing.get_context(method))
         chunk = max(1, len(articles) // (self.workers * 8))
         return _from_pool(self._pool.map(_prepare_row, articles, chunksize=chunk))
