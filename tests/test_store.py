@@ -251,6 +251,28 @@ def test_worker_processes_give_the_same_store(tmp_path):
     assert len({row[-1] for row in dumps[0][0]}) == 30  # story_id: three copies per text
 
 
+def test_save_stream_equals_save_many_per_batch(tmp_path):
+    """save_stream (next batch prepared while one is written) stores exactly
+    what save_many does batch by batch, copies across batches linked."""
+    items = [(make_article(i, site=f"s{i % 3}.org", text=body(i // 3, paragraphs=3)
+                           + "\n\nSame footer"), None) for i in range(150)]
+    dumps, results = [], []
+    for mode, workers in (("many", 0), ("stream", 2), ("stream", 0)):
+        with Store(tmp_path / f"{mode}{workers}.db", workers=workers) as store:
+            if mode == "many":
+                out = [r for k in range(0, 150, 70) for r in store.save_many(items[k:k + 70],
+                                                                              now="t")]
+            else:
+                out = list(store.save_stream(iter(items), batch=70, now="t"))
+            results.append(out)
+            dumps.append([store.conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+                          for t in ("articles", "site_paragraphs", "minhash_bands", "fetches")])
+            store.conn.execute("INSERT INTO articles_fts(articles_fts) VALUES ('integrity-check')")
+    assert dumps[0] == dumps[1] == dumps[2]
+    assert results[0] == results[1] == results[2]
+    assert len(results[0]) == 150 and len({r.story_id for r in results[0]}) == 50
+
+
 def test_same_url_twice_in_one_batch(db):
     with Store(db) as store:
         first, second = store.save_many([(make_article(1), None),

@@ -3,18 +3,20 @@ near-duplicate links and full-text search. See ``Store``."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import ReadOnlyQuery, StoreError
 from ..models import ARTICLE_FIELDS, Article, FetchRow
-from ..textkeys import content_hash, normalize_text
+from ..textkeys import content_hash, fold, normalize_text, words
 from ..urls import domain_of, normalize_url
 from . import sketch
 from .schema import FTS_PENDING, SCHEMA_VERSION, migrate, user_version
@@ -22,6 +24,7 @@ from .schema import FTS_PENDING, SCHEMA_VERSION, migrate, user_version
 BUSY_TIMEOUT_MS = 5000        # readers and writers wait this long for a lock
 CACHE_KIB = 64 * 1024         # page cache of a writing connection
 MMAP_BYTES = 256 * 1024 * 1024  # readers map the file: faster searches
+WORKER_NICENESS = 5          # added to the preparing workers' niceness
 PARALLEL_MIN_BATCH = 64       # smaller batches are prepared inline even with workers
 TEMPLATE_MIN_PAGES = 3        # a paragraph on this many pages of a site is template
 _ARTICLE_COLS = ("id", "norm_url", *ARTICLE_FIELDS, "first_seen", "updated_at", "story_id")
@@ -150,13 +153,32 @@ class Store:
     def save_many(self, items: Iterable[tuple[Article, FetchRow | None]], *,
                   now: str | None = None) -> list[SaveResult]:
         """Like save for many articles in ONE transaction (fast bulk loads)."""
-        now = now or utcnow()
         items = list(items)
-        preps = self._prepared([art for art, _ in items])
+        return self._write_batch(items, self._prepared([art for art, _ in items]), now or utcnow())
+
+    def save_stream(self, items: Iterable[tuple[Article, FetchRow | None]], *,
+                    batch: int = 1000, now: str | None = None) -> Iterator[SaveResult]:
+        """Save a long run of (article, fetch) pairs, one transaction (as
+        save_many) per ``batch`` items, yielding the results in order. With
+        workers, the texts of the next batch are prepared while this one is
+        written, so both cores stay busy during the full-text indexing and
+        the commit. Stopping early leaves every yielded batch committed."""
+        ahead = None   # the batch read in advance, its preparation under way
+        for chunk in itertools.chain(_batches(items, max(1, batch)), [None]):
+            if chunk is not None:  # pool.map submits the work at once
+                chunk = (chunk, self._prepared([art for art, _ in chunk]))
+            if ahead is not None:
+                yield from self._write_batch(*ahead, now or utcnow())
+            ahead = chunk
+
+    def _write_batch(self, items: list[tuple[Article, FetchRow | None]],
+                     preps: Iterator[_Prepared | None], now: str) -> list[SaveResult]:
         try:
             with self.transaction() as conn:
-                results = [_save_one(conn, art, fetch, now, prep)
+                batch = _Batch(conn)
+                results = [_save_one(batch, art, fetch, now, prep)
                            for (art, fetch), prep in zip(items, preps)]
+                batch.flush()
                 conn.execute(f"INSERT INTO articles_fts (rowid, title, text) SELECT a.id, a.title, "
                              f"a.text FROM {FTS_PENDING} p JOIN articles a ON a.id = p.id")
                 conn.execute(f"DELETE FROM {FTS_PENDING}")
@@ -175,10 +197,14 @@ class Store:
             # fork: workers only run _prepare (pure), never this process's
             # connection; spawn would re-import an unguarded __main__ script
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            self._pool = ProcessPoolExecutor(self.workers,
+            # workers at a lower priority: the writer (the bottleneck) keeps its
+            # core, they use what it leaves
+            nice = getattr(os, "nice", None)  # POSIX only
+            self._pool = ProcessPoolExecutor(self.workers, initializer=nice,
+                                             initargs=(WORKER_NICENESS,) if nice else (),
                                              mp_context=multiprocessing.get_context(method))
         chunk = max(1, len(articles) // (self.workers * 8))
-        return _from_pool(self._pool.map(_prepare, articles, chunksize=chunk))
+        return _from_pool(self._pool.map(_prepare_row, articles, chunksize=chunk))
 
     def record_fetch(self, fetch: FetchRow) -> None:
         """Record a fetch that stored no article (an error, a 304...)."""
@@ -243,8 +269,8 @@ class Store:
         sig = sketch.signature(" ".join(normalize_text(p) for p in text.split("\n\n")))
         if sig is None:
             return []
-        found = [(art_id, sketch.similarity(sig, other))
-                 for art_id, other, _story in _candidates(self.conn, sketch.band_keys(sig), None)]
+        found = [(art_id, sketch.similarity(sig, other)) for art_id, other, _story
+                 in _candidates(_Batch(self.conn), sketch.band_keys(sig), None)]
         return sorted((c for c in found if c[1] >= sketch.THRESHOLD), key=lambda c: -c[1])
 
     def source_state(self, name: str) -> dict[str, Any] | None:
@@ -303,6 +329,12 @@ class Store:
         return copies(self.conn, record)
 
 
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
 def _from_pool(results: Iterator[_Prepared]) -> Iterator[_Prepared]:
     from concurrent.futures import BrokenExecutor
     try:
@@ -341,9 +373,66 @@ def _site_keys(conn: sqlite3.Connection, site: str) -> list[str]:
 
 
 # ---- one save, inside the caller's transaction ----------------------------
+class _Batch:
+    """Rows of one save transaction that nothing in it reads back, written
+    together by flush() before the commit: fetch rows, template count
+    changes (summed per paragraph) and near-duplicate band keys, sorted so
+    the inserts walk each index once in order instead of at random. The
+    band keys not yet written are also indexed here, so a copy saved later
+    in the same batch still finds them."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self.fetches: list[tuple] = []
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self.bands: dict[int, tuple[int, ...]] = {}     # article id -> its new band keys
+        self.band_index: dict[int, tuple[int, ...]] = {}  # band key -> ids (unwritten)
+        self.next_id: int | None = None
+
+    def new_id(self) -> int:
+        if self.next_id is None:  # the transaction is the only writer (BEGIN IMMEDIATE)
+            self.next_id = self.conn.execute(
+                "SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone()[0]
+        self.next_id += 1
+        return self.next_id - 1
+
+    def set_bands(self, art_id: int, bands: tuple[int, ...]) -> None:
+        self.bands[art_id] = bands
+        index = self.band_index
+        if index.keys().isdisjoint(bands):  # the usual case: no key shared in the batch
+            index.update(zip(bands, itertools.repeat((art_id,))))
+        else:
+            for key in bands:
+                index[key] = (*index.get(key, ()), art_id)
+
+    def batch_ids(self, keys) -> set[int]:
+        """Ids of the articles of this batch with one of these band keys."""
+        index = self.band_index
+        return {i for key in index.keys() & set(keys) for i in index[key]}
+
+    def flush(self) -> None:
+        conn = self.conn
+        conn.executemany(_INSERT_FETCH, self.fetches)
+        up = sorted((site, key, d) for (site, key), d in self.counts.items() if d > 0)
+        down = sorted((site, key, d) for (site, key), d in self.counts.items() if d < 0)
+        conn.executemany("INSERT INTO site_paragraphs (site, key, pages) VALUES (?, ?, ?) "
+                         "ON CONFLICT(site, key) DO UPDATE SET pages = pages + excluded.pages", up)
+        conn.executemany("UPDATE site_paragraphs SET pages = pages + ? WHERE site = ? AND key = ?",
+                         [(d, site, key) for site, key, d in down])
+        conn.executemany("DELETE FROM site_paragraphs WHERE site = ? AND pages <= 0",
+                         [(site,) for site in sorted({site for site, _, _ in down})])
+        conn.executemany("INSERT OR IGNORE INTO minhash_bands (key, article_id) VALUES (?, ?)",
+                         sorted((k, art_id) for art_id, keys in self.bands.items() for k in keys))
+        self.__init__(conn)
+
+
+def _fetch_values(fetch: FetchRow, outcome: str) -> tuple:
+    return (fetch.url, fetch.status, outcome, fetch.error, fetch.etag, fetch.last_modified,
+            fetch.bytes, fetch.elapsed, fetch.fetched_at)
+
+
 def _insert_fetch(conn: sqlite3.Connection, fetch: FetchRow, outcome: str) -> None:
-    conn.execute(_INSERT_FETCH, (fetch.url, fetch.status, outcome, fetch.error, fetch.etag,
-                                 fetch.last_modified, fetch.bytes, fetch.elapsed, fetch.fetched_at))
+    conn.execute(_INSERT_FETCH, _fetch_values(fetch, outcome))
 
 
 @dataclass(frozen=True)
@@ -353,11 +442,15 @@ class _Prepared:
     para_keys: tuple[str, ...]
     signature: Any          # array | None
     bands: tuple[int, ...] = ()
+    norm: str | None = None     # with the pool: normalised URL, content hash and the
+    chash: str | None = None    # article's column values, also worked out in the worker
+    values: tuple = ()
 
 
 def _prepare(article: Article) -> _Prepared:
     """Template-memory keys and MinHash signature of an article's text."""
-    body = [normalize_text(p) for p in article.text.split("\n\n") if p.strip()]
+    # fold the whole text once; paragraph_key(p) == sha1(normalize_text(p))[:16]
+    body = [" ".join(words(p)) for p in fold(article.text).split("\n\n")]
     template = [normalize_text(r.text) for r in article.removed if r.rule == "template"]
     keys = {hashlib.sha1(n.encode("utf-8")).hexdigest()[:16] for n in body + template if n}
     site = domain_of(article.url) or article.domain or article.site
@@ -366,38 +459,56 @@ def _prepare(article: Article) -> _Prepared:
     return _Prepared(site, tuple(sorted(keys)), sig, bands)
 
 
-def _save_one(conn: sqlite3.Connection, article: Article, fetch: FetchRow | None,
-              now: str, prep: _Prepared | None = None) -> SaveResult:
+def _prepare_row(article: Article) -> _Prepared:
+    """_prepare plus what the writer would otherwise compute itself (run by
+    the worker pool, to keep the writing process free for SQLite)."""
+    prep = _prepare(article)
     url = article.url or article.final_url or article.canonical_url
-    if not url:
-        raise StoreError("an article needs a url to be stored")
-    norm = normalize_url(url)
+    try:
+        norm = normalize_url(url) if url else None
+    except ValueError:
+        norm = None   # the writer reports it
+    if norm is None:
+        return prep
     chash = article.content_hash or content_hash(article.text)
-    row = conn.execute("SELECT id, content_hash, story_id FROM articles WHERE norm_url = ?",
-                       (norm,)).fetchone()
+    return replace(prep, norm=norm, chash=chash, values=tuple(_article_values(article, chash)))
+
+
+def _save_one(batch: _Batch, article: Article, fetch: FetchRow | None,
+              now: str, prep: _Prepared | None = None) -> SaveResult:
+    if prep is not None and prep.norm is not None:
+        norm, chash = prep.norm, prep.chash
+    else:
+        url = article.url or article.final_url or article.canonical_url
+        if not url:
+            raise StoreError("an article needs a url to be stored")
+        norm = normalize_url(url)
+        chash = article.content_hash or content_hash(article.text)
+    row = batch.conn.execute("SELECT id, content_hash, story_id FROM articles WHERE norm_url = ?",
+                             (norm,)).fetchone()
     if row and row[1] == chash:
         status, art_id, story = "unchanged", row[0], row[2]
     else:
         status = "updated" if row else "new"
-        art_id, story = _write_article(conn, row, norm, article, chash, now, prep)
+        art_id, story = _write_article(batch, row, norm, article, chash, now, prep)
     if fetch is not None:
-        _insert_fetch(conn, fetch, fetch.outcome or status)
+        batch.fetches.append(_fetch_values(fetch, fetch.outcome or status))
     return SaveResult(art_id, status, story)
 
 
-def _write_article(conn, row, norm, article, chash, now, prep) -> tuple[int, int]:
+def _write_article(batch, row, norm, article, chash, now, prep) -> tuple[int, int]:
+    conn = batch.conn
     prep = prep or _prepare(article)
-    art_id = row[0] if row else conn.execute(
-        "SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone()[0]
+    art_id = row[0] if row else batch.new_id()
     old = _old_sketch(conn, art_id) if row else None
-    story = _find_story(conn, art_id, prep)
-    values = _article_values(article, chash)
+    story = _find_story(batch, art_id, prep)
+    values = prep.values or _article_values(article, chash)
     if row:
         conn.execute(_UPDATE_ARTICLE, (*values, now, story, art_id))
     else:  # indexed for full text at the end of the batch (see save_many)
         conn.execute(f"INSERT INTO {FTS_PENDING} (id) VALUES (?)", (art_id,))
         conn.execute(_INSERT_ARTICLE, (art_id, norm, *values, now, now, story))
-    _store_sketch(conn, art_id, prep, old)
+    _store_sketch(batch, art_id, prep, old)
     return art_id, story
 
 
@@ -422,74 +533,76 @@ def _old_sketch(conn: sqlite3.Connection, art_id: int) -> _Prepared | None:
     return _Prepared(row[0], tuple(json.loads(row[1])), sig, bands)
 
 
-def _store_sketch(conn: sqlite3.Connection, art_id: int, new: _Prepared,
-                  old: _Prepared | None) -> None:
+def _store_sketch(batch: _Batch, art_id: int, new: _Prepared, old: _Prepared | None) -> None:
     """Adjust the site's paragraph page counts by the difference between the
-    page's old and new paragraphs, and replace its band keys."""
+    page's old and new paragraphs, and replace its band keys (the counts and
+    new keys are written by batch.flush)."""
     old_keys = set(old.para_keys) if old and old.site == new.site else set()
     if old and old.site != new.site:
-        _count(conn, old.site, old.para_keys, -1)
-    _count(conn, new.site, [k for k in new.para_keys if k not in old_keys], +1)
-    _count(conn, new.site, [k for k in old_keys if k not in set(new.para_keys)], -1)
+        _count(batch, old.site, old.para_keys, -1)
+    _count(batch, new.site, [k for k in new.para_keys if k not in old_keys], +1)
+    _count(batch, new.site, [k for k in old_keys if k not in set(new.para_keys)], -1)
     if old:
-        conn.executemany("DELETE FROM minhash_bands WHERE key = ? AND article_id = ?",
-                         [(k, art_id) for k in old.bands])
+        batch.conn.executemany("DELETE FROM minhash_bands WHERE key = ? AND article_id = ?",
+                               [(k, art_id) for k in old.bands])
     blob = sketch.to_blob(new.signature) if new.signature is not None else None
-    conn.execute("INSERT OR REPLACE INTO article_sketches (article_id, site, para_keys, signature) "
-                 "VALUES (?, ?, ?, ?)", (art_id, new.site, json.dumps(new.para_keys), blob))
-    conn.executemany("INSERT OR IGNORE INTO minhash_bands (key, article_id) VALUES (?, ?)",
-                     [(k, art_id) for k in new.bands])
+    batch.conn.execute("INSERT OR REPLACE INTO article_sketches (article_id, site, para_keys, "
+                       "signature) VALUES (?, ?, ?, ?)",
+                       (art_id, new.site, json.dumps(new.para_keys), blob))
+    batch.set_bands(art_id, new.bands)
 
 
-def _count(conn: sqlite3.Connection, site: str | None, keys: Iterable[str], delta: int) -> None:
-    if not site:
-        return
-    rows = [(site, k, delta) for k in keys]
-    if delta > 0:
-        conn.executemany("INSERT INTO site_paragraphs (site, key, pages) VALUES (?, ?, ?) "
-                         "ON CONFLICT(site, key) DO UPDATE SET pages = pages + excluded.pages", rows)
-    elif rows:
-        conn.executemany("UPDATE site_paragraphs SET pages = pages + ? WHERE site = ? AND key = ?",
-                         [(d, s, k) for s, k, d in rows])
-        conn.execute("DELETE FROM site_paragraphs WHERE site = ? AND pages <= 0", (site,))
+def _count(batch: _Batch, site: str | None, keys: Iterable[str], delta: int) -> None:
+    if site:
+        for key in keys:
+            batch.counts[site, key] += delta
 
 
-def _find_story(conn: sqlite3.Connection, art_id: int, prep: _Prepared) -> int:
+def _find_story(batch: _Batch, art_id: int, prep: _Prepared) -> int:
     """The story of a new or changed text: the smallest story id among the
     confirmed near-duplicates (stories bridged by this text are merged), or
     the article's own id."""
     if prep.signature is None:
         return art_id
-    stories = {story for _, other, story in _candidates(conn, prep.bands, art_id)
+    stories = {story for _, other, story in _candidates(batch, prep.bands, art_id)
                if sketch.similarity(prep.signature, other) >= sketch.THRESHOLD}
     if not stories:
         return art_id
     story = min(stories)
     others = [s for s in stories if s != story]
     if others:
-        conn.execute(f"UPDATE articles SET story_id = ? WHERE story_id IN "
+        batch.conn.execute(f"UPDATE articles SET story_id = ? WHERE story_id IN "
                      f"({', '.join('?' * len(others))})", (story, *others))
     return story
 
 
-def _candidates(conn: sqlite3.Connection, keys, exclude: int | None):
-    """(id, signature, story_id) of the articles sharing a band key."""
-    rows = conn.execute(
+def _candidates(batch: _Batch, keys, exclude: int | None):
+    """(id, signature, story_id) of the articles sharing a band key, stored
+    or saved earlier in the batch."""
+    ids = {r[0] for r in batch.conn.execute(
+        f"SELECT article_id FROM minhash_bands WHERE key IN ({', '.join('?' * len(keys))})", keys)}
+    ids |= batch.batch_ids(keys)
+    ids.discard(exclude)
+    if not ids:  # the usual case: only then read the sketches
+        return []
+    ids = sorted(ids)
+    rows = batch.conn.execute(
         "SELECT s.article_id, s.signature, a.story_id FROM article_sketches s "
-        "JOIN articles a ON a.id = s.article_id WHERE s.article_id IN "
-        f"(SELECT article_id FROM minhash_bands WHERE key IN ({', '.join('?' * len(keys))})) "
-        "AND s.article_id IS NOT ?", (*keys, exclude))
+        f"JOIN articles a ON a.id = s.article_id WHERE s.article_id IN ({', '.join('?' * len(ids))})",
+        ids)
     return [(art_id, sketch.from_blob(blob), story) for art_id, blob, story in rows if blob]
 
 
 def backfill_sketches(conn: sqlite3.Connection) -> None:
     """Fill template counts, sketches and story ids for articles stored
     before schema v3 (used by that migration), oldest first."""
+    batch = _Batch(conn)
     rows = conn.execute("SELECT id, url, domain, site, text, removed FROM articles ORDER BY id")
     for art_id, url, domain, site, text, removed in rows.fetchall():
         from ..models import Removed
         rem = tuple(Removed(r["text"], r["rule"]) for r in json.loads(removed or "[]"))
         prep = _prepare(Article(url=url, text=text or "", domain=domain, site=site, removed=rem))
-        story = _find_story(conn, art_id, prep)
+        story = _find_story(batch, art_id, prep)
         conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story, art_id))
-        _store_sketch(conn, art_id, prep, None)
+        _store_sketch(batch, art_id, prep, None)
+    batch.flush()

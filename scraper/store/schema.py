@@ -8,6 +8,7 @@ a released one.
     v1  articles, fetches, sources
     v2  FTS5 over articles(title, text), kept in sync by triggers
     v3  site template memory, near-duplicate sketches and bands, story_id
+    v4  FTS5 tuned for batches: write buffer (hashsize) and merge width (automerge)
 """
 from __future__ import annotations
 
@@ -132,7 +133,23 @@ CREATE TABLE minhash_bands (
     backfill_sketches(conn)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
+# FTS5 keeps new terms in memory and writes a segment when they exceed this
+# (default 1 MiB: ~6 segments per 1,000 articles, each merged again later).
+# 16 MiB holds a batch of 1,000 articles: one segment per batch, ~1.5x faster
+# indexing. Stored in articles_fts_config, so it applies to every writer.
+FTS_HASHSIZE = 16 * 1024 * 1024
+# Segments of one level merged together (FTS5 default 4, maximum 16): each
+# posting is rewritten about half as often; a query reads a few more
+# segments (benchmark at 100,000 articles: FTS p95 ~10 ms, target 20 ms).
+FTS_AUTOMERGE = 16
+
+
+def _v4(conn: sqlite3.Connection) -> None:
+    for name, value in (("hashsize", FTS_HASHSIZE), ("automerge", FTS_AUTOMERGE)):
+        conn.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES (?, ?)", (name, value))
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

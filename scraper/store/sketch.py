@@ -23,6 +23,8 @@ SHINGLE = 3               # words per shingle
 MIN_WORDS = 30            # shorter texts get no sketch (too little to compare)
 THRESHOLD = 0.5           # estimated Jaccard at or above which two texts are copies
 _BAND_STRUCT = struct.Struct(f"<{ROWS}I")
+_BIN_MASK = BINS - 1      # BINS is a power of two: h & _BIN_MASK == h % BINS
+assert BINS & _BIN_MASK == 0
 
 
 def signature(normalized: str) -> array | None:
@@ -32,8 +34,10 @@ def signature(normalized: str) -> array | None:
     if len(words) < MIN_WORDS:
         return None
     shingles = map(b" ".join, zip(*(words[i:] for i in range(SHINGLE))))
-    hashes = sorted(set(map(zlib.crc32, shingles)), reverse=True)
-    mins = dict(zip([h % BINS for h in hashes], hashes))  # last (smallest) wins
+    hashes = sorted(map(zlib.crc32, shingles), reverse=True)  # repeats are harmless
+    mins = dict(zip(map(_BIN_MASK.__and__, hashes), hashes))  # h % BINS; last (smallest) wins
+    if len(mins) == BINS:  # the usual case: every bin filled, nothing to densify
+        return array("I", map(mins.__getitem__, range(BINS)))
     return array("I", _densify(mins))
 
 
