@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 MAX_RETRIES = 3              # a failed item is retried on this many later runs, then dropped
 INFLIGHT_PER_WORKER = 4      # pages fetched but not yet stored, per cleaning process
 MIN_INFLIGHT = 16
+SAVE_BATCH = 16              # cleaned articles written per store transaction (each with its fetch row)
+SAVE_LINGER = 0.05           # seconds a cleaned article waits for others before its batch is written
 
 
 @dataclass(frozen=True)
@@ -246,6 +248,7 @@ class _Run:
         self.workers = settings.workers or os.cpu_count() or 1
         self.pool = None
         self.store = None
+        self.saver: _Saver | None = None
         self.stopping = False
         self.keys: dict[str, frozenset[str]] = {}
         self.inflight: asyncio.Semaphore | None = None
@@ -255,6 +258,7 @@ class _Run:
         started = time.monotonic()
         self.inflight = asyncio.Semaphore(max(MIN_INFLIGHT, self.workers * INFLIGHT_PER_WORKER))
         self.store = self._open_store()
+        self.saver = _Saver(self.store)
         task = asyncio.current_task()
         handlers = self._install_signals(task)
         tallies = [_Tally(s.name) for s in self.sources]
@@ -303,6 +307,8 @@ class _Run:
             task.cancel()
 
     def _shutdown(self) -> None:
+        if self.saver is not None:
+            self.saver.drop()
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
@@ -466,22 +472,24 @@ class _Run:
 
     # ---- one item ----------------------------------------------------------------
     async def _item(self, fetcher, source: Source, cand: Candidate, tally: _Tally) -> None:
-        async with self.inflight:
-            if self.stopping:
-                return
-            try:
+        try:
+            async with self.inflight:  # fetched and cleaning; waiting for the batch write is not in flight
+                if self.stopping:
+                    return
                 outcome = await self._fetch_clean_store(fetcher, source, cand.url)
-            except ScraperError as exc:
-                self._item_failed(cand.url, exc, tally)
-                return
-            except Exception as exc:  # a bug or a broken pool fails this item only
-                self._item_failed(cand.url, ScraperError(repr(exc)), tally)
-                return
+            if isinstance(outcome, asyncio.Future):
+                outcome = await outcome
+        except ScraperError as exc:
+            self._item_failed(cand.url, exc, tally)
+            return
+        except Exception as exc:  # a bug or a broken pool fails this item only
+            self._item_failed(cand.url, ScraperError(repr(exc)), tally)
+            return
         setattr(tally, outcome, getattr(tally, outcome) + 1)
         tally.pending.pop(cand.url, None)
         self.progress(Event("item", source.name, url=cand.url, outcome=outcome))
 
-    async def _fetch_clean_store(self, fetcher, source: Source, url: str) -> str:
+    async def _fetch_clean_store(self, fetcher, source: Source, url: str) -> str | asyncio.Future:
         etag, modified = self.store.validators(url) if self.refresh else (None, None)
         try:
             page = await fetcher.fetch(url, etag, modified)
@@ -499,7 +507,7 @@ class _Run:
             raise _Failed(ScraperError(f"{result[0]}: {result[1]}"), page)
         if self.stopping:  # interrupted while cleaning: dropped, never half-stored
             raise asyncio.CancelledError
-        return self.store.save(result, FetchRow.from_page(page)).status
+        return self.saver.add(result, FetchRow.from_page(page))
 
     def _template_keys(self, url: str) -> frozenset[str]:
         domain = domain_of(url) or ""
@@ -522,6 +530,60 @@ class _Run:
         else:
             tally.pending.pop(url, None)
         self.progress(Event("item", tally.name, url=url, outcome="failed", error=str(cause)))
+
+
+class _Saver:
+    """Cleaned articles are written in batches, one store transaction per
+    batch (each article with its fetch row, so none is ever half-stored):
+    SAVE_BATCH articles, or whatever is waiting SAVE_LINGER seconds after the
+    first. One commit per batch instead of per article is most of the
+    single writer's cost. ``add`` returns a future for the save's status
+    ("new" / "updated" / "unchanged"); a stopped run drops what was not
+    written yet (it is fetched again next time)."""
+
+    def __init__(self, store):
+        self.store = store
+        self.items: list[tuple[Article, FetchRow]] = []
+        self.waiters: list[asyncio.Future] = []
+        self.timer: asyncio.TimerHandle | None = None
+
+    def add(self, article: Article, row: FetchRow) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self.items.append((article, row))
+        self.waiters.append(future)
+        if len(self.items) >= SAVE_BATCH:
+            self.flush()
+        elif self.timer is None:
+            self.timer = loop.call_later(SAVE_LINGER, self.flush)
+        return future
+
+    def drop(self) -> None:
+        """Forget what is not written yet (a stopped run)."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.items, self.waiters = [], []
+
+    def flush(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        items, waiters, self.items, self.waiters = self.items, self.waiters, [], []
+        if not items:
+            return
+        try:
+            results = [r.status for r in self.store.save_many(items)]
+        except Exception as exc:  # noqa: BLE001 - the batch's items fail, the run goes on
+            error = exc if isinstance(exc, ScraperError) else ScraperError(repr(exc))
+            results = [error] * len(items)
+        for future, result in zip(waiters, results):
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
 
 
 class _Failed(ScraperError):

@@ -105,7 +105,7 @@ def echo_metadata(blocks: list[Block], matches: list[Match | None], page: meta.P
     heading equal to the page description)."""
     head_end, tail_start = zones(blocks, [m is not None for m in matches])
     names = {squash(v) for v in values if v} - {""}
-    deks = {squash(t) for t in page.dek_texts} - {""}
+    deks = None  # standfirst texts, read from the page only if a line before the body needs them
     description = squash(page.first("og:description", "description", "twitter:description"))
     for i, block in enumerate(blocks):
         if matches[i] is not None or head_end <= i < tail_start:
@@ -113,8 +113,11 @@ def echo_metadata(blocks: list[Block], matches: list[Match | None], page: meta.P
         sq = squash(block.text)
         if len(block.text.split()) <= 12 and sq in names:
             matches[i] = Match(i, _ECHO, {})
-        elif i < head_end and (sq in deks or (block.kind == "head" and sq and sq == description)):
-            matches[i] = Match(i, _DEK, {})
+        elif i < head_end:
+            if deks is None:
+                deks = {squash(t) for t in page.dek_texts} - {""}
+            if sq in deks or (block.kind == "head" and sq and sq == description):
+                matches[i] = Match(i, _DEK, {})
 
 
 def _byline_evidence(blocks: list[Block], matches: list[Match | None]) -> list[str]:

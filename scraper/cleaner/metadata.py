@@ -44,8 +44,6 @@ class PageMeta:
     title_tag: str | None = None
     h1: list[str] = field(default_factory=list)
     canonical: str | None = None
-    byline_texts: list[str] = field(default_factory=list)
-    author_texts: list[str] = field(default_factory=list)
     tree: object = None  # the parsed page, for what is read only when needed (links)
     base_url: str | None = None
 
@@ -53,7 +51,25 @@ class PageMeta:
         return urljoin(self.base_url or "", href)
     time_value: str | None = None  # first <time datetime=...>
     after_h1: list[str] = field(default_factory=list)  # short texts right after the first <h1>
-    dek_texts: list[str] = field(default_factory=list)  # texts of subtitle/standfirst/excerpt elements
+
+    @cached_property
+    def _marked(self) -> tuple[list[str], list[str], list[str]]:
+        return _collect_marked(self.tree) if self.tree is not None else ([], [], [])
+
+    @property
+    def dek_texts(self) -> list[str]:
+        """Texts of subtitle/standfirst/excerpt elements (read on demand, like the two below)."""
+        return self._marked[0]
+
+    @property
+    def byline_texts(self) -> list[str]:
+        """Short texts of elements whose class/id/rel/itemprop says byline, author or date."""
+        return self._marked[1]
+
+    @property
+    def author_texts(self) -> list[str]:
+        """Those of them that say author."""
+        return self._marked[2]
 
     @cached_property
     def anchors(self) -> list[tuple[str, str]]:
@@ -101,7 +117,6 @@ def read_page(tree, base_url: str | None) -> PageMeta:
                 pm.canonical = urljoin(base_url or "", href)
         elif tag == "time" and not pm.time_value:
             pm.time_value = el.get("datetime") or None
-    _collect_bylines(tree, pm)
     _collect_after_h1(tree, pm)
     if not pm.canonical and pm.meta.get("og:url"):
         pm.canonical = urljoin(base_url or "", pm.meta["og:url"])
@@ -113,25 +128,30 @@ _FOLLOWING = etree.XPath("following::*[position() <= 40]")
 _MARKED = etree.XPath("//body//*[@class or @id or @itemprop or @rel]")
 
 
-def _collect_bylines(tree, pm: PageMeta) -> None:
-    """Short texts of elements whose class/id/rel/itemprop says byline, author,
-    date or standfirst."""
+def _collect_marked(tree) -> tuple[list[str], list[str], list[str]]:
+    """(standfirst texts, byline/date texts, author texts) from elements whose
+    class/id/rel/itemprop names them. One pass over the marked elements, done
+    only when JSON-LD and meta tags did not settle the question."""
+    deks: list[str] = []
+    bylines: list[str] = []
+    authors: list[str] = []
     for el in _MARKED(tree):
         if el.tag in ("script", "style"):
             continue
         marks = " ".join(filter(None, (el.get("class"), el.get("id"), el.get("rel"), el.get("itemprop"))))
-        if _DEK_CLASS.search(marks) and len(pm.dek_texts) < 10:
-            pm.dek_texts.append(_text(el))
+        if _DEK_CLASS.search(marks) and len(deks) < 10:
+            deks.append(_text(el))
         if not _BYLINE_CLASS.search(marks):
             continue
         text = _text(el)
         if not text or len(text) > 200:
             continue
-        if len(pm.byline_texts) < 40:
-            pm.byline_texts.append(text)
+        if len(bylines) < 40:
+            bylines.append(text)
         if _AUTHOR_CLASS.search(marks) or el.get("rel") == "author" or el.get("itemprop") == "author":
-            if len(text) <= 120 and len(pm.author_texts) < 20:
-                pm.author_texts.append(text)
+            if len(text) <= 120 and len(authors) < 20:
+                authors.append(text)
+    return deks, bylines, authors
 
 
 def _collect_after_h1(tree, pm: PageMeta, limit: int = 25) -> None:
@@ -300,15 +320,16 @@ def _clean_name(part: str) -> str | None:
 def authors(pm: PageMeta, byline_blocks: list[str], exclude: set[str]) -> list[str]:
     """Authors from JSON-LD, then meta tags, then byline elements, then 'By/Par/Por' lines."""
     ld = article_ld(pm)
-    sources = [
-        _ld_name(ld.get("author")) + _ld_name(ld.get("creator")),
-        [v for v in (pm.first("author", "article:author", "dc.creator", "dcterms.creator", "parsely-author",
-                              "sailthru.author", "byl", "citation_author"),) if v and not v.startswith("http")],
-        [t for t in pm.author_texts if len(t.split()) <= 12],
-        byline_blocks,
-    ]
+    sources = (  # tried in order, each only if the ones before gave no name
+        lambda: _ld_name(ld.get("author")) + _ld_name(ld.get("creator")),
+        lambda: [v for v in (pm.first("author", "article:author", "dc.creator", "dcterms.creator",
+                                      "parsely-author", "sailthru.author", "byl", "citation_author"),)
+                 if v and not v.startswith("http")],
+        lambda: [t for t in pm.author_texts if len(t.split()) <= 12],
+        lambda: byline_blocks,
+    )
     for values in sources:
-        names = clean_author_names(values, exclude)
+        names = clean_author_names(values(), exclude)
         if names:
             return names
     return []

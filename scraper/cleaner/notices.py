@@ -70,9 +70,22 @@ class Match:
 @dataclass(frozen=True)
 class RuleSet:
     rules: tuple[Rule, ...]
+    _by_words: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __add__(self, other: "RuleSet") -> "RuleSet":
         return RuleSet(self.rules + other.rules)
+
+    def applicable(self, anywhere: bool, words: int) -> tuple[Rule, ...]:
+        """The rules valid anywhere (or only before/after the body) whose word
+        limits admit a block of ``words`` words, in file order; memoised, as
+        most of a page's blocks are too long for most rules."""
+        key = (anywhere, words)
+        found = self._by_words.get(key)
+        if found is None:
+            found = tuple(r for r in self.rules if (r.where == "any") == anywhere
+                          and r.min_words <= words <= r.max_words)
+            self._by_words[key] = found
+        return found
 
 
 def word_count(text: str) -> int:
@@ -170,13 +183,10 @@ def _in_zone(rule: Rule, i: int, head_end: int, tail_start: int, n: int) -> bool
     return True
 
 
-def match_block(rules: Iterable[Rule], blocks: Sequence[Block], i: int, head_end: int,
+def match_block(rules: RuleSet, anywhere: bool, blocks: Sequence[Block], i: int, head_end: int,
                 tail_start: int, authors: Sequence[str]) -> Match | None:
     block = blocks[i]
-    words = word_count(block.text)
-    for rule in rules:
-        if not (rule.min_words <= words <= rule.max_words):
-            continue
+    for rule in rules.applicable(anywhere, word_count(block.text)):
         if rule.kinds and block.kind not in rule.kinds:
             continue
         if not _in_zone(rule, i, head_end, tail_start, len(blocks)):
@@ -213,25 +223,23 @@ def apply_rules(rules: RuleSet, blocks: Sequence[Block], authors: Sequence[str] 
     measured on what is left, and pass 2 applies the head and tail rules.
     Blocks after a ``cut`` notice in the tail that no rule names are dropped
     as ``after`` that notice (Match.groups has ``after``)."""
-    anywhere = [r for r in rules.rules if r.where == "any"]
-    placed = [r for r in rules.rules if r.where != "any"]
     out: list[Match | None] = [None] * len(blocks)
-    _pass(anywhere, blocks, out, (0, len(blocks)), authors)
+    _pass(rules, True, blocks, out, (0, len(blocks)), authors)
     head_end, tail_start = zones(blocks, [m is not None for m in out])
     closing = closing_notice(out)
     if closing is not None:  # the two blocks before a closing notice (author bio...) are tail too
         tail_start = min(tail_start, max(closing - 2, head_end))
     bounds = (head_end, tail_start)
-    _pass(placed, blocks, out, bounds, authors)
+    _pass(rules, False, blocks, out, bounds, authors)
     _cut(blocks, out, bounds[1])
     return out
 
 
-def _pass(rules: Sequence[Rule], blocks: Sequence[Block], out: list, bounds: tuple[int, int],
+def _pass(rules: RuleSet, anywhere: bool, blocks: Sequence[Block], out: list, bounds: tuple[int, int],
           authors: Sequence[str]) -> None:
     i = 0
     while i < len(blocks):
-        m = None if out[i] else match_block(rules, blocks, i, bounds[0], bounds[1], authors)
+        m = None if out[i] else match_block(rules, anywhere, blocks, i, bounds[0], bounds[1], authors)
         i += 1
         if m is None:
             continue
