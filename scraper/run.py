@@ -37,16 +37,17 @@ from typing import Any
 from .config import Settings, Source, source_fetch_settings
 from .discover import Candidate, discover_feeds, parse_sitemap, read_feed, read_sitemap
 from .errors import AlreadyRunning, ConfigError, DiscoveryError, FetchError, ScraperError
-from .models import Article, FetchRow, Page
+from .models import Article, FetchRow
 from .urls import domain_of
 
 log = logging.getLogger(__name__)
 
+
 MAX_RETRIES = 3              # a failed item is retried on this many later runs, then dropped
 INFLIGHT_PER_WORKER = 4      # pages fetched but not yet stored, per cleaning process
 MIN_INFLIGHT = 16
-SAVE_BATCH = 16              # cleaned articles written per store transaction (each with its fetch row)
-SAVE_LINGER = 0.05           # seconds a cleaned article waits for others before its batch is written
+SAVE_BATCH = 64              # cleaned articles written per store transaction (each with its fetch row)
+SAVE_LINGER = 0.1            # seconds a cleaned article waits for others before its batch is written
 
 
 @dataclass(frozen=True)
@@ -180,8 +181,11 @@ def warm_up() -> None:
     """Clean a tiny page once: the cleaner's lazy imports (trafilatura,
     language profiles) load here, before the workers are forked, instead of
     once in every worker (about a second of CPU each)."""
-    clean_job(_WARM_UP_PAGE, "http://warm-up.invalid/", "http://warm-up.invalid/", "", frozenset(),
-              None, None)
+    from .fetch import Response
+    page = Response("http://warm-up.invalid/", "http://warm-up.invalid/", 200,
+                    (("content-type", "text/html; charset=utf-8"),),
+                    _WARM_UP_PAGE.encode("utf-8"), "")
+    clean_job(page, frozenset(), None, None)
 
 
 @lru_cache(maxsize=16)
@@ -192,14 +196,17 @@ def _rules(path: str | None):
     return builtin_rules() + load_rules_file(path)
 
 
-def clean_job(html: str, url: str, final_url: str, fetched_at: str, keys: frozenset[str],
-              rules: str | None, language: str | None) -> Article | tuple[str, str]:
-    """Clean one page in a worker; an error comes back as (kind, message)
-    so nothing unpicklable crosses the process boundary."""
+def clean_job(resp, keys: frozenset[str], rules: str | None, language: str | None
+              ) -> Article | tuple[str, str]:
+    """Check, decode and clean one fetched page (a ``fetch.Response``) in a
+    worker; an error comes back as (kind, message) so nothing unpicklable
+    crosses the process boundary."""
     from .cleaner import clean
+    from .fetch import to_page
     try:
-        return clean(html, url, template_keys=keys, fetched_at=fetched_at, final_url=final_url,
-                     content_language=language, rules=_rules(rules))
+        page = to_page(resp)
+        return clean(page.html, resp.url, template_keys=keys, fetched_at=page.fetched_at,
+                     final_url=page.final_url, content_language=language, rules=_rules(rules))
     except ScraperError as exc:
         return type(exc).__name__, str(exc)
     except Exception as exc:  # a cleaner bug fails this page only
@@ -492,22 +499,23 @@ class _Run:
     async def _fetch_clean_store(self, fetcher, source: Source, url: str) -> str | asyncio.Future:
         etag, modified = self.store.validators(url) if self.refresh else (None, None)
         try:
-            page = await fetcher.fetch(url, etag, modified)
+            resp = await fetcher.fetch_raw(url, etag, modified)
         except FetchError as exc:
             raise _Failed(exc, None) from exc
-        if page.not_modified:
-            self.store.record_fetch(FetchRow.from_page(page))
+        if resp.not_modified:  # a 304 need not repeat the validators: keep ours
+            self.store.record_fetch(_fetch_row(resp, "not_modified", resp.etag or etag,
+                                               resp.last_modified or modified))
             return "unchanged"
-        keys = self._template_keys(page.final_url)
+        keys = self._template_keys(resp.final_url)
         loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self._pool(), clean_job, page.html, url,
-                                            page.final_url, page.fetched_at, keys, source.rules,
+        # the body goes to the worker undecoded: it is checked and decoded there
+        result = await loop.run_in_executor(self._pool(), clean_job, resp, keys, source.rules,
                                             source.language)
         if isinstance(result, tuple):
-            raise _Failed(ScraperError(f"{result[0]}: {result[1]}"), page)
+            raise _Failed(ScraperError(result[1]), resp, kind=result[0])
         if self.stopping:  # interrupted while cleaning: dropped, never half-stored
             raise asyncio.CancelledError
-        return self.saver.add(result, FetchRow.from_page(page))
+        return self.saver.add(result, _fetch_row(resp))
 
     def _template_keys(self, url: str) -> frozenset[str]:
         domain = domain_of(url) or ""
@@ -518,10 +526,11 @@ class _Run:
     def _item_failed(self, url: str, exc: ScraperError, tally: _Tally) -> None:
         page = exc.page if isinstance(exc, _Failed) else None
         cause = exc.cause if isinstance(exc, _Failed) else exc
+        kind = getattr(exc, "kind", None) or type(cause).__name__   # e.g. NotHTML, TimedOut
         status = page.status if page is not None else getattr(cause, "status", None)
         self.store.record_fetch(FetchRow(url, page.fetched_at if page else _utcnow(), status,
-                                         "error", error=f"{type(cause).__name__}: {cause}",
-                                         bytes=page.bytes if page else 0,
+                                         "error", error=f"{kind}: {cause}",
+                                         bytes=len(page.body) if page else 0,
                                          elapsed=page.elapsed if page else 0.0))
         tally.failed += 1
         attempts = tally.previous.get(url, 0) + 1
@@ -586,12 +595,21 @@ class _Saver:
                 future.set_result(result)
 
 
-class _Failed(ScraperError):
-    """An item's failure with the page fetched before it (if any)."""
+def _fetch_row(resp, outcome: str | None = None, etag: str | None = None,
+               last_modified: str | None = None) -> FetchRow:
+    """The fetch row of a fetched page (a ``fetch.Response``)."""
+    return FetchRow(url=resp.url, fetched_at=resp.fetched_at, status=resp.status,
+                    outcome=outcome, etag=etag or resp.etag,
+                    last_modified=last_modified or resp.last_modified, bytes=len(resp.body),
+                    elapsed=resp.elapsed)
 
-    def __init__(self, cause: ScraperError, page: Page | None):
+
+class _Failed(ScraperError):
+    """An item's failure with the response fetched before it (if any)."""
+
+    def __init__(self, cause: ScraperError, page=None, kind: str | None = None):
         super().__init__(str(cause))
-        self.cause, self.page = cause, page
+        self.cause, self.page, self.kind = cause, page, kind   # kind: a worker's error class
 
 
 async def _read_sitemap(fetcher, url: str, since, etag, modified):

@@ -103,6 +103,9 @@ def test_a_page_that_fails_is_retried_next_run(sites, tmp_path):
     cfg = write_config(tmp_path / "c.toml", sites, db)
     first = _run(cfg)
     assert (first.new, first.failed) == (PAGES - 1, 1)
+    # refused by the cleaning process, which checks and decodes the body
+    [(status, error)] = rows(db, "SELECT status, error FROM fetches WHERE outcome = 'error'")
+    assert status == 200 and error.startswith("NotHTML: ") and "PNG" in error
     site.pages[path] = page  # the site fixed its page
     second = _run(cfg)
     assert (second.new, second.failed) == (1, 0)

@@ -269,7 +269,7 @@ class Store:
         sig = sketch.signature(" ".join(normalize_text(p) for p in text.split("\n\n")))
         if sig is None:
             return []
-        found = [(art_id, sketch.similarity(sig, other)) for art_id, other, _story
+        found = [(art_id, sketch.similarity(sig, sketch.from_blob(blob))) for art_id, blob, _story
                  in _candidates(_Batch(self.conn), sketch.band_keys(sig), None)]
         return sorted((c for c in found if c[1] >= sketch.THRESHOLD), key=lambda c: -c[1])
 
@@ -561,11 +561,16 @@ def _count(batch: _Batch, site: str | None, keys: Iterable[str], delta: int) -> 
 def _find_story(batch: _Batch, art_id: int, prep: _Prepared) -> int:
     """The story of a new or changed text: the smallest story id among the
     confirmed near-duplicates (stories bridged by this text are merged), or
-    the article's own id."""
+    the article's own id. A story is confirmed by its first candidate that
+    passes; its other candidates are not compared (copies of one story are
+    usually many, and all would say the same)."""
     if prep.signature is None:
         return art_id
-    stories = {story for _, other, story in _candidates(batch, prep.bands, art_id)
-               if sketch.similarity(prep.signature, other) >= sketch.THRESHOLD}
+    stories: set[int] = set()
+    for _, blob, story in _candidates(batch, prep.bands, art_id):
+        if story not in stories and sketch.similarity(prep.signature,
+                                                      sketch.from_blob(blob)) >= sketch.THRESHOLD:
+            stories.add(story)
     if not stories:
         return art_id
     story = min(stories)
@@ -577,8 +582,8 @@ def _find_story(batch: _Batch, art_id: int, prep: _Prepared) -> int:
 
 
 def _candidates(batch: _Batch, keys, exclude: int | None):
-    """(id, signature, story_id) of the articles sharing a band key, stored
-    or saved earlier in the batch."""
+    """(id, signature blob, story_id) of the articles sharing a band key,
+    stored or saved earlier in the batch."""
     ids = {r[0] for r in batch.conn.execute(
         f"SELECT article_id FROM minhash_bands WHERE key IN ({', '.join('?' * len(keys))})", keys)}
     ids |= batch.batch_ids(keys)
@@ -590,7 +595,7 @@ def _candidates(batch: _Batch, keys, exclude: int | None):
         "SELECT s.article_id, s.signature, a.story_id FROM article_sketches s "
         f"JOIN articles a ON a.id = s.article_id WHERE s.article_id IN ({', '.join('?' * len(ids))})",
         ids)
-    return [(art_id, sketch.from_blob(blob), story) for art_id, blob, story in rows if blob]
+    return [row for row in rows if row[1]]
 
 
 def backfill_sketches(conn: sqlite3.Connection) -> None:
