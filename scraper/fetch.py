@@ -411,11 +411,7 @@ class Fetcher:
     async def fetch(self, url: str, etag: str | None = None,
                     last_modified: str | None = None) -> Page:
         """Fetch one HTML page. Raises a FetchError subclass on any failure."""
-        page = to_page(await self.fetch_raw(url, etag, last_modified))
-        if page.not_modified:  # a 304 need not repeat the validators: keep ours
-            page = replace(page, etag=page.etag or etag,
-                           last_modified=page.last_modified or last_modified)
-        return page
+        return to_page(await self.fetch_raw(url, etag, last_modified), etag, last_modified)
 
     async def fetch_raw(self, url: str, etag: str | None = None,
                         last_modified: str | None = None) -> Response:
@@ -682,13 +678,16 @@ async def _check_location(response: httpx.Response) -> None:
                          str(response.request.url)) from exc
 
 
-def to_page(resp: Response) -> Page:
-    """A Page from a Response: HTML checked (not binary) and decoded."""
+def to_page(resp: Response, etag: str | None = None, last_modified: str | None = None) -> Page:
+    """A Page from a Response: HTML checked (not binary) and decoded. A 304
+    (nothing to decode) keeps the validators sent (``etag``, ``last_modified``)
+    where the answer repeats none."""
     base = dict(url=resp.url, final_url=resp.final_url, status=resp.status, headers=resp.headers,
                 fetched_at=resp.fetched_at, etag=resp.etag, last_modified=resp.last_modified,
                 bytes=len(resp.body), elapsed=resp.elapsed, redirects=resp.redirects)
     if resp.not_modified:
-        return Page(html="", **base)
+        return Page(html="", **{**base, "etag": resp.etag or etag,
+                                "last_modified": resp.last_modified or last_modified})
     content_type = resp.header("content-type")
     bodies.check_not_binary(resp.body, content_type, resp.final_url)
     html, encoding = bodies.decode_html(resp.body, content_type)

@@ -42,7 +42,6 @@ from .urls import domain_of
 
 log = logging.getLogger(__name__)
 
-
 MAX_RETRIES = 3              # a failed item is retried on this many later runs, then dropped
 INFLIGHT_PER_WORKER = 4      # pages fetched but not yet stored, per cleaning process
 MIN_INFLIGHT = 16
@@ -502,9 +501,9 @@ class _Run:
             resp = await fetcher.fetch_raw(url, etag, modified)
         except FetchError as exc:
             raise _Failed(exc, None) from exc
-        if resp.not_modified:  # a 304 need not repeat the validators: keep ours
-            self.store.record_fetch(_fetch_row(resp, "not_modified", resp.etag or etag,
-                                               resp.last_modified or modified))
+        if resp.not_modified:
+            from .fetch import to_page
+            self.store.record_fetch(FetchRow.from_page(to_page(resp, etag, modified)))
             return "unchanged"
         keys = self._template_keys(resp.final_url)
         loop = asyncio.get_running_loop()
@@ -524,14 +523,14 @@ class _Run:
         return self.keys[domain]
 
     def _item_failed(self, url: str, exc: ScraperError, tally: _Tally) -> None:
-        page = exc.page if isinstance(exc, _Failed) else None
+        resp = exc.resp if isinstance(exc, _Failed) else None
         cause = exc.cause if isinstance(exc, _Failed) else exc
         kind = getattr(exc, "kind", None) or type(cause).__name__   # e.g. NotHTML, TimedOut
-        status = page.status if page is not None else getattr(cause, "status", None)
-        self.store.record_fetch(FetchRow(url, page.fetched_at if page else _utcnow(), status,
+        status = resp.status if resp is not None else getattr(cause, "status", None)
+        self.store.record_fetch(FetchRow(url, resp.fetched_at if resp else _utcnow(), status,
                                          "error", error=f"{kind}: {cause}",
-                                         bytes=len(page.body) if page else 0,
-                                         elapsed=page.elapsed if page else 0.0))
+                                         bytes=len(resp.body) if resp else 0,
+                                         elapsed=resp.elapsed if resp else 0.0))
         tally.failed += 1
         attempts = tally.previous.get(url, 0) + 1
         if attempts < MAX_RETRIES:
@@ -595,21 +594,20 @@ class _Saver:
                 future.set_result(result)
 
 
-def _fetch_row(resp, outcome: str | None = None, etag: str | None = None,
-               last_modified: str | None = None) -> FetchRow:
-    """The fetch row of a fetched page (a ``fetch.Response``)."""
+def _fetch_row(resp) -> FetchRow:
+    """FetchRow.from_page for a page left undecoded (a ``fetch.Response``,
+    decoded in the cleaning process): the outcome is the save's."""
     return FetchRow(url=resp.url, fetched_at=resp.fetched_at, status=resp.status,
-                    outcome=outcome, etag=etag or resp.etag,
-                    last_modified=last_modified or resp.last_modified, bytes=len(resp.body),
+                    etag=resp.etag, last_modified=resp.last_modified, bytes=len(resp.body),
                     elapsed=resp.elapsed)
 
 
 class _Failed(ScraperError):
     """An item's failure with the response fetched before it (if any)."""
 
-    def __init__(self, cause: ScraperError, page=None, kind: str | None = None):
+    def __init__(self, cause: ScraperError, resp=None, kind: str | None = None):
         super().__init__(str(cause))
-        self.cause, self.page, self.kind = cause, page, kind   # kind: a worker's error class
+        self.cause, self.resp, self.kind = cause, resp, kind   # kind: a worker's error class
 
 
 async def _read_sitemap(fetcher, url: str, since, etag, modified):
