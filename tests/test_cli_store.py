@@ -156,8 +156,10 @@ def test_datasette_serves_the_file_with_facets_and_search(db):
     langs = {v["value"]: v["count"] for v in search["facet_results"]["language"]["results"]}
     assert langs == {"en": 3}
     names = {t["name"]: t for t in tables["tables"]}
-    assert {"articles", "fetches", "sources", "site_paragraphs"} <= set(names)
-    assert names["minhash_bands"]["hidden"]
+    assert {"articles", "fetches", "sources"} <= set(names)
+    assert all(names[t]["hidden"] for t in ("minhash_bands_main", "minhash_bands_recent",
+                                            "site_paragraphs_main", "site_paragraphs_recent"))
+    assert "site_paragraphs" in {v["name"] for v in tables["views"]}  # schema v5: a view
     assert _count(db) == 8
 
 

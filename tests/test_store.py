@@ -281,3 +281,33 @@ def test_same_url_twice_in_one_batch(db):
         assert (first.status, second.status, first.id) == ("new", "updated", second.id)
         assert [h["id"] for h in store.search("wording")] == [1]
         assert store.search(body(1).split()[0]) == []
+
+
+def test_recent_tables_merged_into_main_give_the_same_store(tmp_path, monkeypatch):
+    """Band keys and template counts wait in *_recent tables and are merged
+    into *_main now and then (schema v5): however often that happens, the
+    views, the template memory and the copy links are the same, including
+    after pages change (counts going down, old band keys dropped)."""
+    from scraper.store import core
+
+    items = [(make_article(i, site=f"s{i % 3}.org", text=body(i // 3, paragraphs=3)
+                           + "\n\nSame footer"), None) for i in range(60)]
+    changed = [(make_article(i, site=f"s{i % 3}.org", text=body(500 + i, paragraphs=3)), None)
+               for i in range(0, 60, 4)]
+    dumps = []
+    for rows in (core.RECENT_ROWS, 7):
+        monkeypatch.setattr(core, "RECENT_ROWS", rows)
+        with Store(tmp_path / f"r{rows}.db") as store:
+            results = [r for k in range(0, 60, 20) for r in store.save_many(items[k:k + 20], now="t")]
+            results += store.save_many(changed, now="u")
+            q = lambda sql: store.conn.execute(sql).fetchall()  # noqa: E731
+            main = q("SELECT count(*) FROM minhash_bands_main")[0][0]
+            assert (main > 0) == (rows == 7)
+            dumps.append([results, q("SELECT * FROM site_paragraphs ORDER BY 1, 2"),
+                          q("SELECT * FROM minhash_bands ORDER BY 1, 2"),
+                          q("SELECT id, story_id FROM articles ORDER BY 1"),
+                          sorted(store.template_keys("s1.org"))])
+    assert dumps[0] == dumps[1]
+    assert dumps[0][4] == [paragraph_key("Same footer")]
+    pages = {key: n for site, key, n in dumps[0][1] if site == "s1.org"}
+    assert pages[paragraph_key("Same footer")] == 20 - 5  # 5 of s1's 20 pages lost the footer

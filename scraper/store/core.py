@@ -2,6 +2,7 @@
 near-duplicate links and full-text search. See ``Store``."""
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import json
@@ -23,10 +24,18 @@ from .schema import FTS_PENDING, SCHEMA_VERSION, migrate, user_version
 
 BUSY_TIMEOUT_MS = 5000        # readers and writers wait this long for a lock
 CACHE_KIB = 64 * 1024         # page cache of a writing connection
+# 16 KiB pages (SQLite's default is 4): an article's row fits in one page
+# instead of a chain of overflow pages, and a batch writes a quarter as many
+# pages to the WAL and back
+PAGE_SIZE = 16384
 MMAP_BYTES = 256 * 1024 * 1024  # readers map the file: faster searches
 WORKER_NICENESS = 5          # added to the preparing workers' niceness
 PARALLEL_MIN_BATCH = 64       # smaller batches are prepared inline even with workers
 TEMPLATE_MIN_PAGES = 3        # a paragraph on this many pages of a site is template
+# New band keys and template counts wait in small tables until one holds this
+# many rows (~16,000 articles' band keys), then go to the big ones in one
+# ordered pass (schema v5)
+RECENT_ROWS = 1 << 18
 _ARTICLE_COLS = ("id", "norm_url", *ARTICLE_FIELDS, "first_seen", "updated_at", "story_id")
 _INSERT_ARTICLE = (f"INSERT INTO articles ({', '.join(_ARTICLE_COLS)}) "
                    f"VALUES ({', '.join('?' * len(_ARTICLE_COLS))})")
@@ -86,6 +95,8 @@ class Store:
             return
         self.conn = _connect(self.path)
         try:
+            # only a new, empty file takes it; an existing one keeps its own
+            self.conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             self.conn.execute("PRAGMA journal_mode = WAL")
             self.conn.execute("PRAGMA synchronous = NORMAL")  # WAL: safe against crashes/kill -9
             self.conn.execute("PRAGMA foreign_keys = ON")
@@ -173,6 +184,10 @@ class Store:
 
     def _write_batch(self, items: list[tuple[Article, FetchRow | None]],
                      preps: Iterator[_Prepared | None], now: str) -> list[SaveResult]:
+        # a batch allocates many short-lived tuples and makes no cycles: the
+        # collector's passes over every live object cost ~10% of the write
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             with self.transaction() as conn:
                 batch = _Batch(conn)
@@ -185,6 +200,9 @@ class Store:
                 return results
         except sqlite3.Error as exc:
             raise StoreError(f"could not save: {exc}") from exc
+        finally:
+            if collecting:
+                gc.enable()
 
     def _prepared(self, articles: list[Article]) -> Iterator[_Prepared | None]:
         """Preparations for a batch: None (done inline) for small batches,
@@ -257,9 +275,12 @@ class Store:
         site. ``site``: a URL or domain of the site (or its site name); pass
         the result to ``scraper.cleaner.clean(..., template_keys=...)``."""
         keys = _site_keys(self.conn, site)
+        sites = ", ".join("?" * len(keys))
+        # the tables, not the site_paragraphs view: SQLite would scan it whole
         rows = self.conn.execute(
-            f"SELECT key FROM site_paragraphs WHERE pages >= ? AND site IN "
-            f"({', '.join('?' * len(keys))})", (min_pages, *keys))
+            f"SELECT key FROM (SELECT key, pages FROM site_paragraphs_main WHERE site IN ({sites}) "
+            f"UNION ALL SELECT key, pages FROM site_paragraphs_recent WHERE site IN ({sites})) "
+            "GROUP BY key HAVING sum(pages) >= ?", (*keys, *keys, min_pages))
         return frozenset(r[0] for r in rows)
 
     def similar(self, text: str) -> list[tuple[int, float]]:
@@ -413,17 +434,35 @@ class _Batch:
     def flush(self) -> None:
         conn = self.conn
         conn.executemany(_INSERT_FETCH, self.fetches)
-        up = sorted((site, key, d) for (site, key), d in self.counts.items() if d > 0)
-        down = sorted((site, key, d) for (site, key), d in self.counts.items() if d < 0)
-        conn.executemany("INSERT INTO site_paragraphs (site, key, pages) VALUES (?, ?, ?) "
-                         "ON CONFLICT(site, key) DO UPDATE SET pages = pages + excluded.pages", up)
-        conn.executemany("UPDATE site_paragraphs SET pages = pages + ? WHERE site = ? AND key = ?",
-                         [(d, site, key) for site, key, d in down])
-        conn.executemany("DELETE FROM site_paragraphs WHERE site = ? AND pages <= 0",
-                         [(site,) for site in sorted({site for site, _, _ in down})])
-        conn.executemany("INSERT OR IGNORE INTO minhash_bands (key, article_id) VALUES (?, ?)",
+        conn.executemany("INSERT INTO site_paragraphs_recent (site, key, pages) VALUES (?, ?, ?) "
+                         "ON CONFLICT(site, key) DO UPDATE SET pages = pages + excluded.pages",
+                         sorted((site, key, d) for (site, key), d in self.counts.items() if d))
+        conn.executemany("INSERT OR IGNORE INTO minhash_bands_recent (key, article_id) VALUES (?, ?)",
                          sorted((k, art_id) for art_id, keys in self.bands.items() for k in keys))
+        _merge_recent(conn)
         self.__init__(conn)
+
+
+def _merge_recent(conn: sqlite3.Connection, rows: int | None = None) -> None:
+    """Move the *_recent rows into *_main (schema v5) once a table holds
+    ``rows`` of them (RECENT_ROWS; 0: always). Both are read in key order,
+    so the merge walks each big index once instead of at random; template
+    counts are summed and a paragraph no page has any more is dropped."""
+    rows = RECENT_ROWS if rows is None else rows
+    def full(table: str) -> bool:
+        return conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT ?)",
+                            (max(rows, 1),)).fetchone()[0] >= max(rows, 1)
+    if full("minhash_bands_recent"):
+        conn.execute("INSERT OR IGNORE INTO minhash_bands_main (key, article_id) "
+                     "SELECT key, article_id FROM minhash_bands_recent")
+        conn.execute("DELETE FROM minhash_bands_recent")
+    if full("site_paragraphs_recent"):
+        conn.execute("INSERT INTO site_paragraphs_main (site, key, pages) SELECT site, key, pages "
+                     "FROM site_paragraphs_recent WHERE true "
+                     "ON CONFLICT(site, key) DO UPDATE SET pages = pages + excluded.pages")
+        conn.execute("DELETE FROM site_paragraphs_main WHERE pages <= 0 AND (site, key) IN "
+                     "(SELECT site, key FROM site_paragraphs_recent WHERE pages < 0)")
+        conn.execute("DELETE FROM site_paragraphs_recent")
 
 
 def _fetch_values(fetch: FetchRow, outcome: str) -> tuple:
@@ -543,8 +582,9 @@ def _store_sketch(batch: _Batch, art_id: int, new: _Prepared, old: _Prepared | N
     _count(batch, new.site, [k for k in new.para_keys if k not in old_keys], +1)
     _count(batch, new.site, [k for k in old_keys if k not in set(new.para_keys)], -1)
     if old:
-        batch.conn.executemany("DELETE FROM minhash_bands WHERE key = ? AND article_id = ?",
-                               [(k, art_id) for k in old.bands])
+        for table in ("minhash_bands_main", "minhash_bands_recent"):
+            batch.conn.executemany(f"DELETE FROM {table} WHERE key = ? AND article_id = ?",
+                                   [(k, art_id) for k in old.bands])
     blob = sketch.to_blob(new.signature) if new.signature is not None else None
     batch.conn.execute("INSERT OR REPLACE INTO article_sketches (article_id, site, para_keys, "
                        "signature) VALUES (?, ?, ?, ?)",
@@ -600,9 +640,10 @@ def _candidates(batch: _Batch, keys, exclude: int | None):
 
 def backfill_sketches(conn: sqlite3.Connection) -> None:
     """Fill template counts, sketches and story ids for articles stored
-    before schema v3 (used by that migration), oldest first."""
+    before schema v3 (the ones with no sketch row), oldest first."""
     batch = _Batch(conn)
-    rows = conn.execute("SELECT id, url, domain, site, text, removed FROM articles ORDER BY id")
+    rows = conn.execute("SELECT id, url, domain, site, text, removed FROM articles WHERE id NOT IN "
+                        "(SELECT article_id FROM article_sketches) ORDER BY id")
     for art_id, url, domain, site, text, removed in rows.fetchall():
         from ..models import Removed
         rem = tuple(Removed(r["text"], r["rule"]) for r in json.loads(removed or "[]"))

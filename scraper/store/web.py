@@ -13,7 +13,8 @@ from typing import Any
 from ..errors import StoreError
 
 FACETS = ["site", "language", "original_source"]
-_HIDDEN = ["article_sketches", "minhash_bands"]
+_HIDDEN = ["article_sketches", "minhash_bands", "minhash_bands_main", "minhash_bands_recent",
+           "site_paragraphs_main", "site_paragraphs_recent"]
 
 
 def datasette_metadata(db_path: str) -> dict[str, Any]:
