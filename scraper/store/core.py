@@ -90,6 +90,7 @@ class Store:
         self.readonly = _conn is not None
         self.workers = workers
         self._pool = None
+        self._recent: dict[str, int] = {}   # see _merge_recent
         if _conn is not None:
             self.conn = _conn
             return
@@ -190,7 +191,7 @@ class Store:
         gc.disable()
         try:
             with self.transaction() as conn:
-                batch = _Batch(conn)
+                batch = _Batch(conn, self._recent)
                 results = [_save_one(batch, art, fetch, now, prep)
                            for (art, fetch), prep in zip(items, preps)]
                 batch.flush()
@@ -198,8 +199,11 @@ class Store:
                              f"a.text FROM {FTS_PENDING} p JOIN articles a ON a.id = p.id")
                 conn.execute(f"DELETE FROM {FTS_PENDING}")
                 return results
-        except sqlite3.Error as exc:
-            raise StoreError(f"could not save: {exc}") from exc
+        except BaseException as exc:
+            self._recent.clear()  # rolled back: the *_recent rows are counted again
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"could not save: {exc}") from exc
+            raise
         finally:
             if collecting:
                 gc.enable()
@@ -400,10 +404,13 @@ class _Batch:
     changes (summed per paragraph) and near-duplicate band keys, sorted so
     the inserts walk each index once in order instead of at random. The
     band keys not yet written are also indexed here, so a copy saved later
-    in the same batch still finds them."""
+    in the same batch still finds them. ``recent``: the writer's running
+    estimate of the *_recent tables' row counts (see _merge_recent), kept
+    from batch to batch."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: sqlite3.Connection, recent: dict[str, int] | None = None):
         self.conn = conn
+        self.recent = {} if recent is None else recent
         self.fetches: list[tuple] = []
         self.counts: Counter[tuple[str, str]] = Counter()
         self.bands: dict[int, tuple[int, ...]] = {}     # article id -> its new band keys
@@ -434,24 +441,37 @@ class _Batch:
     def flush(self) -> None:
         conn = self.conn
         conn.executemany(_INSERT_FETCH, self.fetches)
+        counts = sorted((site, key, d) for (site, key), d in self.counts.items() if d)
         conn.executemany("INSERT INTO site_paragraphs_recent (site, key, pages) VALUES (?, ?, ?) "
                          "ON CONFLICT(site, key) DO UPDATE SET pages = pages + excluded.pages",
-                         sorted((site, key, d) for (site, key), d in self.counts.items() if d))
+                         counts)
+        bands = sorted((k, art_id) for art_id, keys in self.bands.items() for k in keys)
         conn.executemany("INSERT OR IGNORE INTO minhash_bands_recent (key, article_id) VALUES (?, ?)",
-                         sorted((k, art_id) for art_id, keys in self.bands.items() for k in keys))
-        _merge_recent(conn)
-        self.__init__(conn)
+                         bands)
+        _merge_recent(conn, self.recent, {"minhash_bands_recent": len(bands),
+                                          "site_paragraphs_recent": len(counts)})
+        self.__init__(conn, self.recent)
 
 
-def _merge_recent(conn: sqlite3.Connection, rows: int | None = None) -> None:
+def _merge_recent(conn: sqlite3.Connection, recent: dict[str, int], added: dict[str, int]) -> None:
     """Move the *_recent rows into *_main (schema v5) once a table holds
-    ``rows`` of them (RECENT_ROWS; 0: always). Both are read in key order,
-    so the merge walks each big index once instead of at random; template
-    counts are summed and a paragraph no page has any more is dropped."""
-    rows = RECENT_ROWS if rows is None else rows
+    RECENT_ROWS of them. Both are read in key order, so the merge walks each
+    big index once instead of at random; template counts are summed and a
+    paragraph no page has any more is dropped. The rows are counted (a scan
+    of up to RECENT_ROWS) only on a writer's first batch and when its
+    estimate, that count plus the rows it wrote since, reaches RECENT_ROWS;
+    rows other writers add only make a merge come later."""
     def full(table: str) -> bool:
-        return conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT ?)",
-                            (max(rows, 1),)).fetchone()[0] >= max(rows, 1)
+        estimate = recent.get(table)
+        if estimate is not None and estimate + added[table] < RECENT_ROWS:
+            recent[table] = estimate + added[table]
+            return False
+        recent[table] = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT ?)",
+                                     (RECENT_ROWS,)).fetchone()[0]
+        if recent[table] < RECENT_ROWS:
+            return False
+        recent[table] = 0  # merged below
+        return True
     if full("minhash_bands_recent"):
         conn.execute("INSERT OR IGNORE INTO minhash_bands_main (key, article_id) "
                      "SELECT key, article_id FROM minhash_bands_recent")
