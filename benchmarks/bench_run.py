@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -111,9 +112,21 @@ def write_config(path: Path, db: Path, sources, workers: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def rss_tree(pid: int) -> int:
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(path: str) -> float:
+    """utime + stime of a /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat file."""
+    with open(path) as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def sample_tree(pid: int, cpu: dict[int, float] | None = None) -> int:
     """Proportional set size (PSS: shared pages split between the processes
-    sharing them) of a process and all its descendants, from /proc."""
+    sharing them) of a process and all its descendants, from /proc. With
+    ``cpu``, also notes each process's CPU seconds so far (key: its pid; the
+    root's main thread under key 0)."""
     total, stack = 0, [pid]
     while stack:
         p = stack.pop()
@@ -122,10 +135,14 @@ def rss_tree(pid: int) -> int:
                 for line in fh:
                     if line.startswith("Pss:"):
                         total += int(line.split()[1]) * 1024
+            if cpu is not None:
+                cpu[p] = cpu_seconds(f"/proc/{p}/stat")
+                if p == pid:
+                    cpu[0] = cpu_seconds(f"/proc/{p}/task/{p}/stat")
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as fh:
                     stack.extend(int(c) for c in fh.read().split())
-        except (OSError, ValueError):
+        except (OSError, ValueError, IndexError):
             continue
     return total
 
@@ -136,26 +153,47 @@ def _children_cpu() -> float:
     return use.ru_utime + use.ru_stime
 
 
-def timed_run(config: Path, poll: float = 0.25) -> tuple[float, int, str, float]:
-    """(seconds, peak PSS of the run's process tree sampled every ``poll``
-    seconds, summary line, CPU seconds of the run and its cleaning processes).
-    Reading PSS walks each process's page tables (~2 ms per 200 MB, holding
-    its memory map lock): sampled every 50 ms it took ~15% of the run's
-    throughput, so it is sampled less often."""
+@dataclass
+class Timed:
+    """One `scraper run`: wall seconds, peak PSS of its process tree, its
+    summary line, and CPU seconds: all of it (the run and its cleaning
+    processes, exact), the run's process and its main thread (as last
+    sampled, at most ``poll`` seconds before it ended), the local server."""
+    seconds: float
+    peak: int
+    line: str
+    cpu: float
+    run_cpu: float
+    main_thread_cpu: float
+    server_cpu: float
+
+    @property
+    def cleaning_cpu(self) -> float:
+        return self.cpu - self.run_cpu
+
+
+def timed_run(config: Path, poll: float = 0.25, server: int | None = None) -> Timed:
+    """Run `scraper run` once, sampling its memory and CPU every ``poll``
+    seconds. Reading PSS walks each process's page tables (~2 ms per 200 MB,
+    holding its memory map lock): sampled every 50 ms it took ~15% of the
+    run's throughput, so it is sampled less often."""
     cpu0 = _children_cpu()
+    server0 = cpu_seconds(f"/proc/{server}/stat") if server else 0.0
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "scraper", "run", "--config", str(config)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
-    peak = 0
+    peak, cpu = 0, {}
     while proc.poll() is None:
-        peak = max(peak, rss_tree(proc.pid))
+        peak = max(peak, sample_tree(proc.pid, cpu))
         time.sleep(poll)
     out, err = proc.communicate()
     seconds = time.monotonic() - started
     if proc.returncode not in (0, 1):
         sys.exit(f"run failed ({proc.returncode}): {err.strip()}")
-    return seconds, peak, out.strip(), _children_cpu() - cpu0
+    server_cpu = cpu_seconds(f"/proc/{server}/stat") - server0 if server else 0.0
+    return Timed(seconds, peak, out.strip(), _children_cpu() - cpu0, cpu.get(proc.pid, 0.0),
+                 cpu.get(0, 0.0), server_cpu)
 
 
 def baseline(pages: list[bytes]) -> tuple[float, float]:
@@ -200,34 +238,39 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             db, cfg = Path(tmp) / "bench.db", Path(tmp) / "bench.toml"
             write_config(cfg, db, sources, args.workers)
-            first, peak, line1, cpu1 = timed_run(cfg, args.poll)
-            second, peak2, line2, _cpu2 = timed_run(cfg, min(args.poll, 0.05))
+            one = timed_run(cfg, args.poll, server.pid)
+            two = timed_run(cfg, min(args.poll, 0.05), server.pid)
         after, base_cpu = baseline(pages)
-        run_rate, base_rate = args.pages / first, (before + after) / 2
-        rounds.append((run_rate / base_rate, run_rate, base_rate, first, second, max(peak, peak2),
-                       cpu1))
-        print(f"round {n + 1}: first run: {line1}  ({first:.1f} s wall, peak PSS "
-              f"{peak / 2**20:.0f} MB with workers); second run: {line2} ({second:.2f} s); "
+        run_rate, base_rate = args.pages / one.seconds, (before + after) / 2
+        rounds.append((run_rate / base_rate, run_rate, base_rate, one, two, base_cpu))
+        print(f"round {n + 1}: first run: {one.line}  ({one.seconds:.1f} s wall, peak PSS "
+              f"{one.peak / 2**20:.0f} MB with workers); second run: {two.line} ({two.seconds:.2f} s); "
               f"single-process clean {before:.1f} pages/s before, {after:.1f} after; "
               f"run {run_rate:.1f} pages/s = {run_rate / base_rate:.2f}x", flush=True)
         before = after
     parent.send("stop")
     server.join(5)
-    speedup, run_rate, base_rate, first, second, peak, cpu1 = sorted(rounds)[len(rounds) // 2]
-    share = second / first
-    print(f"end-to-end run: {run_rate:.1f} pages/s, CPU {cpu1 / args.pages * 1000:.1f} ms/page "
-          f"(run + cleaning processes), {cpu1 / first:.2f} of {cores} cores busy; "
+    speedup, run_rate, base_rate, one, two, base_cpu = sorted(rounds, key=lambda r: r[0])[
+        len(rounds) // 2]
+    share = two.seconds / one.seconds
+    per_page = lambda seconds: seconds / args.pages * 1000  # noqa: E731 - ms per page
+    print(f"end-to-end run: {run_rate:.1f} pages/s, CPU {per_page(one.cpu):.1f} ms/page "
+          f"(run + cleaning processes), {one.cpu / one.seconds:.2f} of {cores} cores busy; "
           f"single-process clean: {base_rate:.1f} pages/s, CPU {base_cpu * 1000:.1f} ms/page")
+    print(f"CPU per page: run's process {per_page(one.run_cpu):.2f} ms (main thread "
+          f"{per_page(one.main_thread_cpu):.2f}, its other threads "
+          f"{per_page(one.run_cpu - one.main_thread_cpu):.2f}: process pool feeding), cleaning "
+          f"processes {per_page(one.cleaning_cpu):.2f} ms, local server {per_page(one.server_cpu):.2f} ms"
+          f" ({(one.cpu + one.server_cpu) / one.seconds:.2f} cores busy with it)")
     print(f"(with all {cores} cores to itself the run would do about "
-          f"{cores / (cpu1 / args.pages):.0f} pages/s, "
-          f"{cores * base_cpu / (cpu1 / args.pages):.2f}x single-process clean by CPU time)")
+          f"{cores / (one.cpu / args.pages):.0f} pages/s, "
+          f"{cores * base_cpu / (one.cpu / args.pages):.2f}x single-process clean by CPU time)")
     print(f"SUMMARY pages={args.pages} sites={args.sites} rounds={args.rounds} "
           f"run={run_rate:.1f} pages/s clean_1proc={base_rate:.1f} pages/s "
           f"speedup={speedup:.2f}x (target >= 1.6) "
-          f"peak_pss={max(r[5] for r in rounds) / 2**20:.0f} MB (target < 300) "
-          f"second_run={second:.2f} s = {share:.1%} of first (target < 5%) "
-          f"cores_busy={cpu1 / first:.2f}/{cores}")
-
+          f"peak_pss={max(max(r[3].peak, r[4].peak) for r in rounds) / 2**20:.0f} MB (target < 300) "
+          f"second_run={two.seconds:.2f} s = {share:.1%} of first (target < 5%) "
+          f"cores_busy={one.cpu / one.seconds:.2f}/{cores}")
 
 if __name__ == "__main__":
     main()
