@@ -147,6 +147,14 @@ def sample_tree(pid: int, cpu: dict[int, float] | None = None) -> int:
     return total
 
 
+def machine_busy() -> tuple[float, float]:
+    """(CPU seconds spent busy on all cores, wall seconds), from /proc/stat."""
+    with open("/proc/stat") as fh:
+        ticks = [int(v) for v in fh.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]   # idle + iowait
+    return (sum(ticks) - idle) / _TICK, time.monotonic()
+
+
 def _children_cpu() -> float:
     import resource
     use = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -166,6 +174,7 @@ class Timed:
     run_cpu: float
     main_thread_cpu: float
     server_cpu: float
+    busy: list[float]         # cores busy on the machine, second by second
 
     @property
     def cleaning_cpu(self) -> float:
@@ -183,17 +192,21 @@ def timed_run(config: Path, poll: float = 0.25, server: int | None = None) -> Ti
     proc = subprocess.Popen([sys.executable, "-m", "scraper", "run", "--config", str(config)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
-    peak, cpu = 0, {}
+    peak, cpu, busy, mark, last = 0, {}, [], time.monotonic(), machine_busy()
     while proc.poll() is None:
         peak = max(peak, sample_tree(proc.pid, cpu))
         time.sleep(poll)
+        if time.monotonic() - mark >= 1.0:  # cores busy (anything on the machine) each second
+            now = machine_busy()
+            busy.append((now[0] - last[0]) / max(1e-9, now[1] - last[1]))
+            mark, last = time.monotonic(), now
     out, err = proc.communicate()
     seconds = time.monotonic() - started
     if proc.returncode not in (0, 1):
         sys.exit(f"run failed ({proc.returncode}): {err.strip()}")
     server_cpu = cpu_seconds(f"/proc/{server}/stat") - server0 if server else 0.0
     return Timed(seconds, peak, out.strip(), _children_cpu() - cpu0, cpu.get(proc.pid, 0.0),
-                 cpu.get(0, 0.0), server_cpu)
+                 cpu.get(0, 0.0), server_cpu, busy)
 
 
 def baseline(pages: list[bytes]) -> tuple[float, float]:
@@ -262,6 +275,8 @@ def main() -> None:
           f"{per_page(one.run_cpu - one.main_thread_cpu):.2f}: process pool feeding), cleaning "
           f"processes {per_page(one.cleaning_cpu):.2f} ms, local server {per_page(one.server_cpu):.2f} ms"
           f" ({(one.cpu + one.server_cpu) / one.seconds:.2f} cores busy with it)")
+    print("cores busy on the machine, second by second: "
+          + " ".join(f"{b:.1f}" for b in one.busy))
     print(f"(with all {cores} cores to itself the run would do about "
           f"{cores / (one.cpu / args.pages):.0f} pages/s, "
           f"{cores * base_cpu / (one.cpu / args.pages):.2f}x single-process clean by CPU time)")

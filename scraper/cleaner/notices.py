@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from ..errors import ConfigError
 from ..textkeys import squash

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from ..errors import ReadOnlyQuery, StoreError
+from ..errors import StoreError
 from ..models import ARTICLE_FIELDS, Article, FetchRow
 from ..textkeys import content_hash, fold, normalize_text, words
 from ..urls import domain_of, normalize_url
