@@ -10,8 +10,11 @@ paragraphs shuffled, and the furniture of a real news page around it (scripts,
 menu, related teasers, comments, footer: ~115 KB, the median size of the
 pages of ../shared/benchmarks/article-extraction-benchmark), so cleaning does real work. The run is a real
 `python -m scraper run` process; its peak RSS counts its cleaning processes
-(summed from /proc every --poll seconds, 0.25 by default). Targets (issue 6): speed-up >= 1.6x over
-one process, peak RSS < 300 MB, second run < 5% of the first.
+(summed from /proc every --poll seconds, 0.25 by default). It also prints where
+the CPU went per page (the run's process and its main thread, the cleaning
+processes, the local server) and the machine's busy cores second by second.
+Targets (issue 6): speed-up >= 1.6x over one process, peak RSS < 300 MB,
+second run < 5% of the first.
 """
 from __future__ import annotations
 

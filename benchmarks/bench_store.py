@@ -9,6 +9,8 @@ language's syllables, Zipf-distributed like real vocabularies), 3-8
 paragraphs, 50 sites; 5% are lightly edited copies of an earlier article on
 another site naming it as original_source. Generation time is not counted
 in the insert rate. The file lives in a temporary folder, removed at the end.
+With the rate it prints the CPU per article of the writing thread and of the
+preparing workers (from /proc).
 
 Targets (issue 5): insert >= 2,000 articles/s in batches, FTS p95 <= 20 ms,
 near-duplicate lookup <= 5 ms per new article.
