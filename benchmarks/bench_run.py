@@ -33,7 +33,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from procstat import TICK, children, cpu_seconds  # noqa: E402
 from scraper.demo import DemoPage, DemoServer, DemoSite, ORIGIN, page_from_html  # noqa: E402
 
 _PARA = re.compile(rb"<p\b[^>]*>.{200,}?</p>", re.S)
@@ -115,16 +117,6 @@ def write_config(path: Path, db: Path, sources, workers: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def cpu_seconds(path: str) -> float:
-    """utime + stime of a /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat file."""
-    with open(path) as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
-
-
 def sample_tree(pid: int, cpu: dict[int, float] | None = None) -> int:
     """Proportional set size (PSS: shared pages split between the processes
     sharing them) of a process and all its descendants, from /proc. With
@@ -139,12 +131,10 @@ def sample_tree(pid: int, cpu: dict[int, float] | None = None) -> int:
                     if line.startswith("Pss:"):
                         total += int(line.split()[1]) * 1024
             if cpu is not None:
-                cpu[p] = cpu_seconds(f"/proc/{p}/stat")
+                cpu[p] = cpu_seconds(p)
                 if p == pid:
-                    cpu[0] = cpu_seconds(f"/proc/{p}/task/{p}/stat")
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as fh:
-                    stack.extend(int(c) for c in fh.read().split())
+                    cpu[0] = cpu_seconds(p, p)
+            stack.extend(children(p))
         except (OSError, ValueError, IndexError):
             continue
     return total
@@ -155,7 +145,7 @@ def machine_busy() -> tuple[float, float]:
     with open("/proc/stat") as fh:
         ticks = [int(v) for v in fh.readline().split()[1:]]
     idle = ticks[3] + ticks[4]   # idle + iowait
-    return (sum(ticks) - idle) / _TICK, time.monotonic()
+    return (sum(ticks) - idle) / TICK, time.monotonic()
 
 
 def _children_cpu() -> float:
@@ -190,7 +180,7 @@ def timed_run(config: Path, poll: float = 0.25, server: int | None = None) -> Ti
     holding its memory map lock): sampled every 50 ms it took ~15% of the
     run's throughput, so it is sampled less often."""
     cpu0 = _children_cpu()
-    server0 = cpu_seconds(f"/proc/{server}/stat") if server else 0.0
+    server0 = cpu_seconds(server) if server else 0.0
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "scraper", "run", "--config", str(config)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -207,7 +197,7 @@ def timed_run(config: Path, poll: float = 0.25, server: int | None = None) -> Ti
     seconds = time.monotonic() - started
     if proc.returncode not in (0, 1):
         sys.exit(f"run failed ({proc.returncode}): {err.strip()}")
-    server_cpu = cpu_seconds(f"/proc/{server}/stat") - server0 if server else 0.0
+    server_cpu = cpu_seconds(server) - server0 if server else 0.0
     return Timed(seconds, peak, out.strip(), _children_cpu() - cpu0, cpu.get(proc.pid, 0.0),
                  cpu.get(0, 0.0), server_cpu, busy)
 

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 
+from procstat import children, cpu_seconds
 from scraper.models import Article, FetchRow, Removed
 from scraper.store import Store
 from scraper.textkeys import content_hash
@@ -108,25 +109,17 @@ def percentile(values: list[float], p: float) -> float:
 
 def children_cpu() -> float:
     """CPU seconds used so far by this process's live children (the store's
-    preparing workers), from /proc; 0.0 where there is no /proc."""
-    total, tick = 0.0, os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    preparing workers); 0.0 where there is no /proc."""
+    total = 0.0
     try:
-        tasks = os.listdir("/proc/self/task")
+        pids = children("self")
     except OSError:
         return 0.0
-    for task in tasks:
+    for pid in pids:
         try:
-            with open(f"/proc/self/task/{task}/children") as fh:
-                pids = fh.read().split()
-        except OSError:
+            total += cpu_seconds(pid)
+        except (OSError, IndexError, ValueError):
             continue
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/stat") as fh:
-                    fields = fh.read().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / tick
-            except (OSError, IndexError, ValueError):
-                continue
     return total
 
 
