@@ -273,6 +273,34 @@ def test_save_stream_equals_save_many_per_batch(tmp_path):
     assert len(results[0]) == 150 and len({r.story_id for r in results[0]}) == 50
 
 
+def test_changed_page_in_a_prepared_batch_leaves_its_old_copies(tmp_path):
+    """A big batch looks up the stored band keys of all its texts at once
+    (prepared by the workers). A page changed in it drops its old keys: a
+    copy of its old text later in the same batch is linked to the other
+    old copy, not to it, exactly as when every lookup is made one by one.
+    The changed page named the old story (its oldest copy): the next
+    oldest copy names it now."""
+    old, new = body(1000, paragraphs=3), body(2000, paragraphs=3)
+    first = [(make_article(1, text=old), None), (make_article(2, site="b.org", text=old), None)]
+    batch = ([(make_article(1, text=new), None)]
+             + [(make_article(10 + i, site=f"s{i % 4}.org", text=body(i, paragraphs=3)), None)
+                for i in range(70)]
+             + [(make_article(3, site="c.org", text=old + " Edited."), None)])
+    dumps = []
+    for workers in (0, 2):
+        with Store(tmp_path / f"w{workers}.db", workers=workers) as store:
+            stored = store.save_many(first, now="t")
+            results = store.save_many(batch, now="t")
+            assert (store._pool is not None) == bool(workers)
+            assert results[0].status == "updated" and results[0].story_id == stored[0].id
+            assert results[-1].story_id == stored[1].id   # the story of the old text
+            assert store.get(stored[1].id)["story_id"] == stored[1].id
+            assert [c["id"] for c in store.copies(stored[1].id)] == [stored[1].id, results[-1].id]
+            dumps.append([store.conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+                          for t in ("articles", "minhash_bands")])
+    assert dumps[0] == dumps[1]
+
+
 def test_same_url_twice_in_one_batch(db):
     with Store(db) as store:
         first, second = store.save_many([(make_article(1), None),
@@ -311,3 +339,20 @@ def test_recent_tables_merged_into_main_give_the_same_store(tmp_path, monkeypatc
     assert dumps[0][4] == [paragraph_key("Same footer")]
     pages = {key: n for site, key, n in dumps[0][1] if site == "s1.org"}
     assert pages[paragraph_key("Same footer")] == 20 - 5  # 5 of s1's 20 pages lost the footer
+
+
+def test_a_changed_page_names_the_story_it_joins_when_it_is_the_oldest(db):
+    """A story is named after its oldest copy (the smallest id). A page
+    whose text changes to a copy of newer articles' story joins it and,
+    being older, names it; the story it left is named by its next oldest."""
+    first, second = body(1000, paragraphs=3), body(2000, paragraphs=3)
+    with Store(db) as store:
+        a, b, c = store.save_many([(make_article(1, text=first), None),
+                                   (make_article(2, site="b.org", text=first + " Edited."), None),
+                                   (make_article(3, site="c.org", text=second), None)])
+        assert (a.story_id, b.story_id, c.story_id) == (a.id, a.id, c.id)
+        moved = store.save(make_article(1, text=second + " Again."))
+        assert moved.status == "updated" and moved.story_id == a.id
+        assert store.get(c.id)["story_id"] == a.id
+        assert store.get(b.id)["story_id"] == b.id
+        assert sorted(r["id"] for r in store.copies(c.id)) == [a.id, c.id]

@@ -36,6 +36,7 @@ TEMPLATE_MIN_PAGES = 3        # a paragraph on this many pages of a site is temp
 # many rows (~16,000 articles' band keys), then go to the big ones in one
 # ordered pass (schema v5)
 RECENT_ROWS = 1 << 18
+SQL_PARAMS = 999              # bound parameters per statement (SQLite's lowest limit)
 _ARTICLE_COLS = ("id", "norm_url", *ARTICLE_FIELDS, "first_seen", "updated_at", "story_id")
 _INSERT_ARTICLE = (f"INSERT INTO articles ({', '.join(_ARTICLE_COLS)}) "
                    f"VALUES ({', '.join('?' * len(_ARTICLE_COLS))})")
@@ -192,6 +193,8 @@ class Store:
         try:
             with self.transaction() as conn:
                 batch = _Batch(conn, self._recent)
+                preps = list(preps)
+                batch.prefetch(k for prep in preps if prep is not None for k in prep.bands)
                 results = [_save_one(batch, art, fetch, now, prep)
                            for (art, fetch), prep in zip(items, preps)]
                 batch.flush()
@@ -415,7 +418,34 @@ class _Batch:
         self.counts: Counter[tuple[str, str]] = Counter()
         self.bands: dict[int, tuple[int, ...]] = {}     # article id -> its new band keys
         self.band_index: dict[int, tuple[int, ...]] = {}  # band key -> ids (unwritten)
+        self.stored: dict[int, list[int]] = {}   # band key -> ids (prefetched)
+        self.prefetched: set[int] = set()        # the keys prefetched
         self.next_id: int | None = None
+
+    def prefetch(self, keys: Iterable[int]) -> None:
+        """Read the stored articles of these band keys at once, in key
+        order: one walk along the band index instead of a probe at a random
+        place of it per key (at 100,000 articles each probe is a page the
+        cache rarely holds). _candidates then looks them up here."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return
+        stored: dict[int, list[int]] = {}
+        for lo in range(0, len(wanted), SQL_PARAMS):
+            part = wanted[lo:lo + SQL_PARAMS]
+            for key, art_id in self.conn.execute(
+                    f"SELECT key, article_id FROM minhash_bands WHERE key IN "
+                    f"({', '.join('?' * len(part))})", part):
+                stored.setdefault(key, []).append(art_id)
+        self.stored, self.prefetched = stored, set(wanted)
+
+    def forget_bands(self, art_id: int, keys: Iterable[int]) -> None:
+        """An article's stored band keys were deleted (its text changed)."""
+        if self.prefetched:
+            for key in keys:
+                ids = self.stored.get(key)
+                if ids and art_id in ids:
+                    ids.remove(art_id)
 
     def new_id(self) -> int:
         if self.next_id is None:  # the transaction is the only writer (BEGIN IMMEDIATE)
@@ -560,7 +590,12 @@ def _write_article(batch, row, norm, article, chash, now, prep) -> tuple[int, in
     prep = prep or _prepare(article)
     art_id = row[0] if row else batch.new_id()
     old = _old_sketch(conn, art_id) if row else None
+    if row and row[2] == art_id:  # a story is named after its oldest copy (its smallest id):
+        _rename_story(conn, art_id)   # this one leaves it, the next oldest names it
     story = _find_story(batch, art_id, prep)
+    if story > art_id:  # a changed page joins a story of newer copies: it names it now
+        conn.execute("UPDATE articles SET story_id = ? WHERE story_id = ?", (art_id, story))
+        story = art_id
     values = prep.values or _article_values(article, chash)
     if row:
         conn.execute(_UPDATE_ARTICLE, (*values, now, story, art_id))
@@ -569,6 +604,13 @@ def _write_article(batch, row, norm, article, chash, now, prep) -> tuple[int, in
         conn.execute(_INSERT_ARTICLE, (art_id, norm, *values, now, now, story))
     _store_sketch(batch, art_id, prep, old)
     return art_id, story
+
+
+def _rename_story(conn: sqlite3.Connection, art_id: int) -> None:
+    """The other copies of the story named after ``art_id`` take the
+    smallest id among them as its name."""
+    conn.execute("UPDATE articles SET story_id = (SELECT min(id) FROM articles WHERE story_id = ?1 "
+                 "AND id != ?1) WHERE story_id = ?1 AND id != ?1", (art_id,))
 
 
 def _article_values(article: Article, chash: str) -> list[Any]:
@@ -605,6 +647,7 @@ def _store_sketch(batch: _Batch, art_id: int, new: _Prepared, old: _Prepared | N
         for table in ("minhash_bands_main", "minhash_bands_recent"):
             batch.conn.executemany(f"DELETE FROM {table} WHERE key = ? AND article_id = ?",
                                    [(k, art_id) for k in old.bands])
+        batch.forget_bands(art_id, old.bands)
     blob = sketch.to_blob(new.signature) if new.signature is not None else None
     batch.conn.execute("INSERT OR REPLACE INTO article_sketches (article_id, site, para_keys, "
                        "signature) VALUES (?, ?, ?, ?)",
@@ -643,9 +686,14 @@ def _find_story(batch: _Batch, art_id: int, prep: _Prepared) -> int:
 
 def _candidates(batch: _Batch, keys, exclude: int | None):
     """(id, signature blob, story_id) of the articles sharing a band key,
-    stored or saved earlier in the batch."""
-    ids = {r[0] for r in batch.conn.execute(
-        f"SELECT article_id FROM minhash_bands WHERE key IN ({', '.join('?' * len(keys))})", keys)}
+    stored (prefetched by the batch, else looked up) or saved earlier in the batch."""
+    if batch.prefetched.issuperset(keys):
+        stored = batch.stored
+        ids = {i for key in keys for i in stored.get(key, ())}
+    else:
+        ids = {r[0] for r in batch.conn.execute(
+            f"SELECT article_id FROM minhash_bands WHERE key IN ({', '.join('?' * len(keys))})",
+            keys)}
     ids |= batch.batch_ids(keys)
     ids.discard(exclude)
     if not ids:  # the usual case: only then read the sketches
