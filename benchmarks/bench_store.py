@@ -177,12 +177,45 @@ def bench_lookup(store: Store, corpus: Corpus, lookups: int) -> tuple[list[float
     return times, found / lookups
 
 
+def bench_big_story(path: str, corpus: Corpus, copies: int, lookups: int = 100
+                    ) -> tuple[list[float], list[float], float]:
+    """A story republished ``copies`` times (on every site, lightly edited),
+    saved into the file; then the near-duplicate lookup and the save of new
+    copies of it are timed (their cost must not grow with the story)."""
+    rng = random.Random(11)
+    text, lang, _site = corpus.texts[0]
+    def copy() -> str:
+        words = text.split(" ")
+        for _ in range(rng.randint(1, 8)):
+            words[rng.randrange(len(words))] = rng.choice(corpus.vocab[lang])
+        return " ".join(words)
+    def article(i: int) -> Article:
+        site = SITES[i % len(SITES)]
+        return Article(url=f"https://{site}/story/{i}", text=copy(), site=site, domain=site,
+                       language=lang, title=f"Copy {i}")
+    with Store(path) as store:
+        for lo in range(0, copies, 1000):
+            store.save_many([(article(i), None) for i in range(lo, min(copies, lo + 1000))])
+        found, saved, hits = [], [], 0
+        for k in range(lookups):
+            new = article(copies + k)
+            start = time.perf_counter()
+            hits += bool(store.similar(new.text))
+            found.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            store.save(new)
+            saved.append(time.perf_counter() - start)
+    return found, saved, hits / lookups
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100_000, help="articles to insert")
     parser.add_argument("--batch", type=int, default=1000, help="articles per transaction")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--lookups", type=int, default=400)
+    parser.add_argument("--story", type=int, default=1000,
+                        help="copies of one story saved at the end (0: none)")
     parser.add_argument("--workers", type=int, default=2,
                         help="processes preparing texts during bulk saves (0: none)")
     args = parser.parse_args()
@@ -198,6 +231,7 @@ def main() -> None:
         with Store.open_readonly(path) as store:
             search = bench_search(store, corpus, args.queries)
             lookup, accuracy = bench_lookup(store, corpus, args.lookups)
+        big = bench_big_story(path, corpus, args.story) if args.story else None
     ms = lambda seconds: seconds * 1000  # noqa: E731
     print(f"articles: {args.n:,} in batches of {args.batch} (save_stream), {args.workers} preparing workers "
           f"({copies:,} linked as copies)")
@@ -210,10 +244,16 @@ def main() -> None:
     print(f"near-duplicate lookup ({args.lookups} new texts): p50 {ms(statistics.median(lookup)):.2f} ms,"
           f" p95 {ms(percentile(lookup, 95)):.2f} ms (target <= 5 ms); copies found right: "
           f"{accuracy:.0%}")
+    if big:
+        print(f"a story of {args.story:,} copies: near-duplicate lookup of a new copy p50 "
+              f"{ms(statistics.median(big[0])):.2f} ms, p95 {ms(percentile(big[0], 95)):.2f} ms; "
+              f"saving it (one transaction) p50 {ms(statistics.median(big[1])):.1f} ms; found: {big[2]:.0%}")
     print(f"file size: {size / 1e6:,.1f} MB, {size / args.n / 1024:.1f} KiB per article")
     print(f"SUMMARY n={args.n} insert={rate:,.0f}/s fts_p50={ms(statistics.median(search)):.1f}ms "
           f"fts_p95={ms(percentile(search, 95)):.1f}ms "
-          f"neardup_p95={ms(percentile(lookup, 95)):.2f}ms size={size / args.n / 1024:.1f}KiB/article")
+          f"neardup_p95={ms(percentile(lookup, 95)):.2f}ms "
+          + (f"big_story_neardup_p95={ms(percentile(big[0], 95)):.2f}ms " if big else "")
+          + f"size={size / args.n / 1024:.1f}KiB/article")
 
 
 if __name__ == "__main__":

@@ -88,3 +88,32 @@ def test_signature_is_stable_and_estimates_similarity():
 def test_copies_of_unknown_article(store):
     with pytest.raises(StoreError, match="no article"):
         store.copies("https://nowhere.example/")
+
+
+def test_a_story_with_many_copies_costs_a_new_copy_a_bounded_lookup(tmp_path, monkeypatch):
+    """A story republished on many sites: a new copy reads at most
+    BAND_ROWS stored articles per band key and confirms at most CANDIDATES
+    of them (here 4 and 3, for a story of 40 copies), yet still joins it,
+    whether its batch is prepared by workers or not."""
+    from scraper.store import core
+    monkeypatch.setattr(core, "BAND_ROWS", 4)
+    monkeypatch.setattr(core, "CANDIDATES", 3)
+    text = body(5, paragraphs=6)
+    stories = []
+    for workers in (0, 2):
+        with Store(tmp_path / f"w{workers}.db", workers=workers) as store:
+            first = store.save_many([(make_article(i, site=f"s{i}.org", text=edit(text, i)), None)
+                                     for i in range(40)])
+            assert {r.story_id for r in first} == {first[0].id}
+            seen = []
+            real = core._candidates
+            monkeypatch.setattr(core, "_candidates", lambda *a: seen.append(real(*a)) or seen[-1])
+            later = store.save_many(
+                [(make_article(100 + i, site=f"n{i}.org", text=edit(text, 100 + i)), None)
+                 for i in range(70)])
+            monkeypatch.setattr(core, "_candidates", real)
+            assert {r.story_id for r in later} == {first[0].id}
+            assert seen and max(len(rows) for rows in seen) == 3
+            assert len(store.similar(edit(text, 999))) == 3
+            stories.append([r.story_id for r in later])
+    assert stories[0] == stories[1]

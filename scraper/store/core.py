@@ -37,6 +37,12 @@ TEMPLATE_MIN_PAGES = 3        # a paragraph on this many pages of a site is temp
 # ordered pass (schema v5)
 RECENT_ROWS = 1 << 18
 SQL_PARAMS = 999              # bound parameters per statement (SQLite's lowest limit)
+# A text is compared with at most CANDIDATES stored or batch articles, those
+# sharing the most band keys with it, read from at most BAND_ROWS articles
+# (the oldest) per band key: a story with thousands of copies costs a new
+# copy no more than one with a hundred
+BAND_ROWS = 64
+CANDIDATES = 32
 _ARTICLE_COLS = ("id", "norm_url", *ARTICLE_FIELDS, "first_seen", "updated_at", "story_id")
 _INSERT_ARTICLE = (f"INSERT INTO articles ({', '.join(_ARTICLE_COLS)}) "
                    f"VALUES ({', '.join('?' * len(_ARTICLE_COLS))})")
@@ -292,8 +298,10 @@ class Store:
 
     def similar(self, text: str) -> list[tuple[int, float]]:
         """Stored articles whose text is a near-duplicate of ``text``, as
-        (id, estimated similarity), most similar first. An indexed lookup:
-        its cost does not grow with the number of stored articles."""
+        (id, estimated similarity), most similar first: at most CANDIDATES
+        of them, those sharing the most band keys with it. An indexed
+        lookup: its cost grows neither with the number of stored articles
+        nor with the number of copies a story has."""
         sig = sketch.signature(" ".join(normalize_text(p) for p in text.split("\n\n")))
         if sig is None:
             return []
@@ -434,8 +442,9 @@ class _Batch:
         for lo in range(0, len(wanted), SQL_PARAMS):
             part = wanted[lo:lo + SQL_PARAMS]
             for key, art_id in self.conn.execute(
-                    f"SELECT key, article_id FROM minhash_bands WHERE key IN "
-                    f"({', '.join('?' * len(part))})", part):
+                    "SELECT key, article_id FROM (SELECT key, article_id, row_number() OVER "
+                    "(PARTITION BY key ORDER BY article_id) AS n FROM minhash_bands WHERE key IN "
+                    f"({', '.join('?' * len(part))})) WHERE n <= ?", (*part, BAND_ROWS)):
                 stored.setdefault(key, []).append(art_id)
         self.stored, self.prefetched = stored, set(wanted)
 
@@ -461,12 +470,15 @@ class _Batch:
             index.update(zip(bands, itertools.repeat((art_id,))))
         else:
             for key in bands:
-                index[key] = (*index.get(key, ()), art_id)
+                ids = index.get(key, ())
+                if len(ids) < BAND_ROWS:
+                    index[key] = (*ids, art_id)
 
-    def batch_ids(self, keys) -> set[int]:
-        """Ids of the articles of this batch with one of these band keys."""
+    def batch_ids(self, keys) -> list[int]:
+        """Ids of the articles of this batch with one of these band keys,
+        once per key shared."""
         index = self.band_index
-        return {i for key in index.keys() & set(keys) for i in index[key]}
+        return [i for key in index.keys() & set(keys) for i in index[key]]
 
     def flush(self) -> None:
         conn = self.conn
@@ -686,19 +698,21 @@ def _find_story(batch: _Batch, art_id: int, prep: _Prepared) -> int:
 
 def _candidates(batch: _Batch, keys, exclude: int | None):
     """(id, signature blob, story_id) of the articles sharing a band key,
-    stored (prefetched by the batch, else looked up) or saved earlier in the batch."""
+    stored (prefetched by the batch, else looked up) or saved earlier in the
+    batch: the CANDIDATES sharing the most keys, the oldest first on a tie."""
     if batch.prefetched.issuperset(keys):
         stored = batch.stored
-        ids = {i for key in keys for i in stored.get(key, ())}
+        shared = Counter(i for key in keys for i in stored.get(key, ()))
     else:
-        ids = {r[0] for r in batch.conn.execute(
-            f"SELECT article_id FROM minhash_bands WHERE key IN ({', '.join('?' * len(keys))})",
-            keys)}
-    ids |= batch.batch_ids(keys)
-    ids.discard(exclude)
-    if not ids:  # the usual case: only then read the sketches
+        one = "SELECT article_id FROM (SELECT article_id FROM minhash_bands WHERE key = ? " \
+              "ORDER BY article_id LIMIT ?)"
+        shared = Counter(r[0] for r in batch.conn.execute(
+            " UNION ALL ".join([one] * len(keys)), [v for key in keys for v in (key, BAND_ROWS)]))
+    shared.update(batch.batch_ids(keys))
+    shared.pop(exclude, None)
+    if not shared:  # the usual case: only then read the sketches
         return []
-    ids = sorted(ids)
+    ids = sorted(shared, key=lambda i: (-shared[i], i))[:CANDIDATES]
     rows = batch.conn.execute(
         "SELECT s.article_id, s.signature, a.story_id FROM article_sketches s "
         f"JOIN articles a ON a.id = s.article_id WHERE s.article_id IN ({', '.join('?' * len(ids))})",
