@@ -436,8 +436,8 @@ class _Batch:
         place of it per key (at 100,000 articles each probe is a page the
         cache rarely holds). _candidates then looks them up here."""
         wanted = sorted(set(keys))
-        if not wanted:
-            return
+        if not wanted or sqlite3.sqlite_version_info < (3, 25):  # no window functions:
+            return                                               # one lookup per text
         stored: dict[int, list[int]] = {}
         for lo in range(0, len(wanted), SQL_PARAMS):
             part = wanted[lo:lo + SQL_PARAMS]
