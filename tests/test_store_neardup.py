@@ -90,12 +90,17 @@ def test_copies_of_unknown_article(store):
         store.copies("https://nowhere.example/")
 
 
-def test_a_story_with_many_copies_costs_a_new_copy_a_bounded_lookup(tmp_path, monkeypatch):
+@pytest.mark.parametrize("sqlite_version", [None, (3, 24, 0)])
+def test_a_story_with_many_copies_costs_a_new_copy_a_bounded_lookup(tmp_path, monkeypatch,
+                                                                    sqlite_version):
     """A story republished on many sites: a new copy reads at most
     BAND_ROWS stored articles per band key and confirms at most CANDIDATES
     of them (here 4 and 3, for a story of 40 copies), yet still joins it,
-    whether its batch is prepared by workers or not."""
+    whether its batch is prepared by workers or not, and on an SQLite
+    without window functions (a batch's keys read a text's worth at a time)."""
     from scraper.store import core
+    if sqlite_version:
+        monkeypatch.setattr(core.sqlite3, "sqlite_version_info", sqlite_version)
     monkeypatch.setattr(core, "BAND_ROWS", 4)
     monkeypatch.setattr(core, "CANDIDATES", 3)
     text = body(5, paragraphs=6)

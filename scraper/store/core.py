@@ -436,17 +436,8 @@ class _Batch:
         place of it per key (at 100,000 articles each probe is a page the
         cache rarely holds). _candidates then looks them up here."""
         wanted = sorted(set(keys))
-        if not wanted or sqlite3.sqlite_version_info < (3, 25):  # no window functions:
-            return                                               # one lookup per text
-        stored: dict[int, list[int]] = {}
-        for lo in range(0, len(wanted), SQL_PARAMS):
-            part = wanted[lo:lo + SQL_PARAMS]
-            for key, art_id in self.conn.execute(
-                    "SELECT key, article_id FROM (SELECT key, article_id, row_number() OVER "
-                    "(PARTITION BY key ORDER BY article_id) AS n FROM minhash_bands WHERE key IN "
-                    f"({', '.join('?' * len(part))})) WHERE n <= ?", (*part, BAND_ROWS)):
-                stored.setdefault(key, []).append(art_id)
-        self.stored, self.prefetched = stored, set(wanted)
+        if wanted:
+            self.stored, self.prefetched = _stored_band_ids(self.conn, wanted), set(wanted)
 
     def forget_bands(self, art_id: int, keys: Iterable[int]) -> None:
         """An article's stored band keys were deleted (its text changed)."""
@@ -696,18 +687,39 @@ def _find_story(batch: _Batch, art_id: int, prep: _Prepared) -> int:
     return story
 
 
+def _stored_band_ids(conn: sqlite3.Connection, keys: list[int]) -> dict[int, list[int]]:
+    """The stored articles with each of these band keys (sorted): the
+    BAND_ROWS smallest ids (the oldest) per key. A text's keys: one LIMIT
+    per key, so a key shared by thousands of copies reads no more. A
+    batch's keys: a window query over up to SQL_PARAMS of them, one walk
+    along the index in key order (a compound of hundreds of LIMITs costs
+    ten times more; needs SQLite 3.25, else a text's worth at a time)."""
+    found: dict[int, list[int]] = {}
+    if len(keys) > sketch.BANDS and sqlite3.sqlite_version_info >= (3, 25):
+        step = SQL_PARAMS - 1
+        def statement(part: list[int]) -> tuple[str, list[int]]:
+            return ("SELECT key, article_id FROM (SELECT key, article_id, row_number() OVER "
+                    "(PARTITION BY key ORDER BY article_id) AS n FROM minhash_bands WHERE key IN "
+                    f"({', '.join('?' * len(part))})) WHERE n <= ?", [*part, BAND_ROWS])
+    else:
+        step = sketch.BANDS
+        one = ("SELECT key, article_id FROM (SELECT key, article_id FROM minhash_bands "
+               "WHERE key = ? ORDER BY article_id LIMIT ?)")
+        def statement(part: list[int]) -> tuple[str, list[int]]:
+            return " UNION ALL ".join([one] * len(part)), [v for k in part for v in (k, BAND_ROWS)]
+    for lo in range(0, len(keys), step):
+        for key, art_id in conn.execute(*statement(keys[lo:lo + step])):
+            found.setdefault(key, []).append(art_id)
+    return found
+
+
 def _candidates(batch: _Batch, keys, exclude: int | None):
     """(id, signature blob, story_id) of the articles sharing a band key,
     stored (prefetched by the batch, else looked up) or saved earlier in the
     batch: the CANDIDATES sharing the most keys, the oldest first on a tie."""
-    if batch.prefetched.issuperset(keys):
-        stored = batch.stored
-        shared = Counter(i for key in keys for i in stored.get(key, ()))
-    else:
-        one = "SELECT article_id FROM (SELECT article_id FROM minhash_bands WHERE key = ? " \
-              "ORDER BY article_id LIMIT ?)"
-        shared = Counter(r[0] for r in batch.conn.execute(
-            " UNION ALL ".join([one] * len(keys)), [v for key in keys for v in (key, BAND_ROWS)]))
+    stored = batch.stored if batch.prefetched.issuperset(keys) else \
+        _stored_band_ids(batch.conn, sorted(set(keys)))
+    shared = Counter(i for key in keys for i in stored.get(key, ()))
     shared.update(batch.batch_ids(keys))
     shared.pop(exclude, None)
     if not shared:  # the usual case: only then read the sketches
