@@ -10,7 +10,8 @@ paragraphs, 50 sites; 5% are lightly edited copies of an earlier article on
 another site naming it as original_source. Generation time is not counted
 in the insert rate. The file lives in a temporary folder, removed at the end.
 With the rate it prints the CPU per article of the writing thread and of the
-preparing workers (from /proc).
+preparing workers (from /proc). Last, a story of --story copies is saved and
+the lookup and save of a new copy of it timed.
 
 Targets (issue 5): insert >= 2,000 articles/s in batches, FTS p95 <= 20 ms,
 near-duplicate lookup <= 5 ms per new article.
@@ -42,7 +43,6 @@ VOCAB_SIZE = 8000
 SITES = [f"site{i:02d}.example" for i in range(50)]
 COPY_SHARE = 0.05
 POOL = 1 << 18            # pre-drawn words per language
-GROUP = 10                # batches generated at a time, then saved as one stream
 
 
 class Corpus:
@@ -78,16 +78,20 @@ class Corpus:
             total -= k
         return "\n\n".join(paras)
 
+    def edited(self, text: str, lang: str, rng: random.Random) -> str:
+        """A lightly edited copy: 1-8 words replaced by others of the language."""
+        words = text.split(" ")
+        for _ in range(rng.randint(1, 8)):
+            words[rng.randrange(len(words))] = rng.choice(self.vocab[lang])
+        return " ".join(words)
+
     def article(self, i: int) -> Article:
         rng = self.rng
         site = rng.choice(SITES)
         original = None
         if self.texts and rng.random() < COPY_SHARE:
             text, lang, original = rng.choice(self.texts[-5000:])
-            words = text.split(" ")
-            for _ in range(rng.randint(1, 8)):
-                words[rng.randrange(len(words))] = rng.choice(self.vocab[lang])
-            text = " ".join(words)
+            text = self.edited(text, lang, rng)
         else:
             lang = rng.choices(list(LANG_WEIGHTS), weights=list(LANG_WEIGHTS.values()))[0]
             text = self.text(lang)
@@ -184,15 +188,10 @@ def bench_big_story(path: str, corpus: Corpus, copies: int, lookups: int = 100
     copies of it are timed (their cost must not grow with the story)."""
     rng = random.Random(11)
     text, lang, _site = corpus.texts[0]
-    def copy() -> str:
-        words = text.split(" ")
-        for _ in range(rng.randint(1, 8)):
-            words[rng.randrange(len(words))] = rng.choice(corpus.vocab[lang])
-        return " ".join(words)
     def article(i: int) -> Article:
         site = SITES[i % len(SITES)]
-        return Article(url=f"https://{site}/story/{i}", text=copy(), site=site, domain=site,
-                       language=lang, title=f"Copy {i}")
+        return Article(url=f"https://{site}/story/{i}", text=corpus.edited(text, lang, rng),
+                       site=site, domain=site, language=lang, title=f"Copy {i}")
     with Store(path) as store:
         for lo in range(0, copies, 1000):
             store.save_many([(article(i), None) for i in range(lo, min(copies, lo + 1000))])
