@@ -167,6 +167,54 @@ def test_migrates_a_v1_file_without_losing_data(db):
         assert store.save(Article(url="https://a.org/x", text=body(7))).status == "unchanged"
 
 
+def crc32_signature(text: str) -> list[int]:
+    """The MinHash of schema v3-v5: crc32 of each shingle."""
+    import zlib
+
+    from scraper.store import sketch
+    words = text.encode("utf-8").split()
+    mins: dict[int, int] = {}
+    for i in range(len(words) - 2):
+        h = zlib.crc32(b" ".join(words[i:i + 3]))
+        mins[h % 64] = min(h, mins.get(h % 64, h))
+    return [mins[b] for b in range(64)] if len(mins) == 64 else sketch._densify(mins)
+
+
+def test_migrating_a_v5_file_rehashes_its_sketches_so_new_copies_find_old_articles(db):
+    from array import array
+
+    from scraper.store import sketch
+    from scraper.textkeys import normalize_text
+    from store_helpers import edit
+    texts = [body(i, paragraphs=6) for i in (21, 22, 23)]
+    with Store(db) as store:
+        ids = [store.save(make_article(i, site="a.org", text=t)).id for i, t in zip((1, 2, 3), texts)]
+        # the file as release v5 wrote it: crc32 signatures and their band keys
+        with store.transaction() as conn:
+            conn.execute("DELETE FROM minhash_bands_main")
+            conn.execute("DELETE FROM minhash_bands_recent")
+            for art_id, text in zip(ids, texts):
+                old = array("I", crc32_signature(normalize_text(text)))
+                conn.execute("UPDATE article_sketches SET signature = ? WHERE article_id = ?",
+                             (sketch.to_blob(old), art_id))
+                conn.executemany("INSERT INTO minhash_bands_main VALUES (?, ?)",
+                                 [(k, art_id) for k in sketch.band_keys(old)])
+            conn.execute("PRAGMA user_version = 5")
+    with Store(db) as store:
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        for art_id, text in zip(ids, texts):
+            sig = sketch.signature(normalize_text(text))
+            blob = store.conn.execute("SELECT signature FROM article_sketches WHERE article_id = ?",
+                                      (art_id,)).fetchone()[0]
+            assert blob == sketch.to_blob(sig)
+            keys = {r[0] for r in store.conn.execute(
+                "SELECT key FROM minhash_bands WHERE article_id = ?", (art_id,))}
+            assert keys == set(sketch.band_keys(sig))
+        copy = store.save(make_article(9, site="b.org", text=edit(texts[1], 1)))
+        assert copy.story_id == ids[1]
+        assert store.conn.execute("SELECT count(*) FROM articles").fetchone()[0] == 4
+
+
 def test_newer_file_is_refused(db):
     sqlite3.connect(db).execute("PRAGMA user_version = 99").connection.close()
     with pytest.raises(StoreError, match="newer"):

@@ -302,7 +302,7 @@ class Store:
         of them, those sharing the most band keys with it. An indexed
         lookup: its cost grows neither with the number of stored articles
         nor with the number of copies a story has."""
-        sig = sketch.signature(" ".join(normalize_text(p) for p in text.split("\n\n")))
+        sig = sketch.signature(" ".join(_normalized_paragraphs(text)))
         if sig is None:
             return []
         found = [(art_id, sketch.similarity(sig, sketch.from_blob(blob))) for art_id, blob, _story
@@ -539,10 +539,16 @@ class _Prepared:
     values: tuple = ()
 
 
+def _normalized_paragraphs(text: str) -> list[str]:
+    """normalize_text of each paragraph, the text folded once (equal, as
+    fold works character by character)."""
+    return [" ".join(words(p)) for p in fold(text).split("\n\n")]
+
+
 def _prepare(article: Article) -> _Prepared:
     """Template-memory keys and MinHash signature of an article's text."""
     # fold the whole text once; paragraph_key(p) == sha1(normalize_text(p))[:16]
-    body = [" ".join(words(p)) for p in fold(article.text).split("\n\n")]
+    body = _normalized_paragraphs(article.text)
     template = [normalize_text(r.text) for r in article.removed if r.rule == "template"]
     keys = {hashlib.sha1(n.encode("utf-8")).hexdigest()[:16] for n in body + template if n}
     site = domain_of(article.url) or article.domain or article.site
@@ -746,3 +752,24 @@ def backfill_sketches(conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story, art_id))
         _store_sketch(batch, art_id, prep, None)
     batch.flush()
+
+
+def rehash_sketches(conn: sqlite3.Connection, chunk: int = 5000) -> None:
+    """Recompute every stored MinHash signature and its band keys with the
+    current sketch.signature (schema v6 changed the shingle hash: a copy
+    would no longer find the articles sketched by the old one). Stories
+    found so far are kept. Inside the caller's transaction."""
+    for table in ("minhash_bands_main", "minhash_bands_recent"):
+        conn.execute(f"DELETE FROM {table}")
+    rows = conn.execute("SELECT s.article_id, a.text FROM article_sketches s "
+                        "JOIN articles a ON a.id = s.article_id ORDER BY s.article_id").fetchall()
+    for lo in range(0, len(rows), chunk):
+        sketches, bands = [], []
+        for art_id, text in rows[lo:lo + chunk]:
+            sig = sketch.signature(" ".join(_normalized_paragraphs(text or "")))
+            sketches.append((sketch.to_blob(sig) if sig is not None else None, art_id))
+            if sig is not None:
+                bands += ((key, art_id) for key in sketch.band_keys(sig))
+        conn.executemany("UPDATE article_sketches SET signature = ? WHERE article_id = ?", sketches)
+        conn.executemany("INSERT OR IGNORE INTO minhash_bands_main (key, article_id) VALUES (?, ?)",
+                         sorted(bands))

@@ -12,6 +12,8 @@ a released one.
     v5  band keys and template counts written to small *_recent tables, merged
         into the big *_main ones now and then; minhash_bands and
         site_paragraphs become views over both
+    v6  MinHash signatures and band keys recomputed: the shingle hash is now
+        computed with numpy (scraper.store.sketch), not zlib.crc32
 """
 from __future__ import annotations
 
@@ -186,7 +188,16 @@ CREATE VIEW minhash_bands AS
     backfill_sketches(conn)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(conn: sqlite3.Connection) -> None:
+    """The shingle hash changed (a polynomial hash computed for a whole
+    text at once, ~4x faster to sketch an article than crc32 shingle by
+    shingle): signatures and band keys made by the old one are recomputed
+    from the stored texts, so new copies still find them."""
+    from .core import rehash_sketches
+    rehash_sketches(conn)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
