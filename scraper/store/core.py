@@ -21,6 +21,7 @@ from ..textkeys import content_hash, fold, normalize_text, words
 from ..urls import domain_of, normalize_url
 from . import sketch
 from .schema import FTS_PENDING, SCHEMA_VERSION, migrate, user_version
+from .wal import Checkpointer
 
 BUSY_TIMEOUT_MS = 5000        # readers and writers wait this long for a lock
 CACHE_KIB = 64 * 1024         # page cache of a writing connection
@@ -28,6 +29,7 @@ CACHE_KIB = 64 * 1024         # page cache of a writing connection
 # instead of a chain of overflow pages, and a batch writes a quarter as many
 # pages to the WAL and back
 PAGE_SIZE = 16384
+WAL_AUTOCHECKPOINT = 1000     # SQLite's default (pages), restored after a save_stream
 MMAP_BYTES = 256 * 1024 * 1024  # readers map the file: faster searches
 WORKER_NICENESS = 5          # added to the preparing workers' niceness
 PARALLEL_MIN_BATCH = 64       # smaller batches are prepared inline even with workers
@@ -181,14 +183,37 @@ class Store:
         save_many) per ``batch`` items, yielding the results in order. With
         workers, the texts of the next batch are prepared while this one is
         written, so both cores stay busy during the full-text indexing and
-        the commit. Stopping early leaves every yielded batch committed."""
+        the commit; the WAL is checkpointed by a background thread (see
+        scraper.store.wal) instead of at the commits. Stopping early leaves
+        every yielded batch committed."""
         ahead = None   # the batch read in advance, its preparation under way
-        for chunk in itertools.chain(_batches(items, max(1, batch)), [None]):
-            if chunk is not None:  # pool.map submits the work at once
-                chunk = (chunk, self._prepared([art for art, _ in chunk]))
-            if ahead is not None:
-                yield from self._write_batch(*ahead, now or utcnow())
-            ahead = chunk
+        wal = None
+        try:
+            for chunk in itertools.chain(_batches(items, max(1, batch)), [None]):
+                if chunk is not None:  # pool.map submits the work at once
+                    chunk = (chunk, self._prepared([art for art, _ in chunk]))
+                    if wal is None:  # a thread only once the pool has forked its workers
+                        wal = self._checkpointer()
+                if ahead is not None:
+                    if wal:
+                        wal.settle()
+                    results = self._write_batch(*ahead, now or utcnow())
+                    if wal:
+                        wal.kick()
+                    yield from results
+                ahead = chunk
+        finally:
+            if wal:
+                wal.close()
+                self.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
+
+    def _checkpointer(self) -> Checkpointer | bool:
+        """A background checkpointer for this file, the writer's own
+        checkpoints turned off; False when the file is not in WAL mode."""
+        if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            return False
+        self.conn.execute("PRAGMA wal_autocheckpoint = 0")
+        return Checkpointer(self.path, busy_timeout_ms=BUSY_TIMEOUT_MS)
 
     def _write_batch(self, items: list[tuple[Article, FetchRow | None]],
                      preps: Iterator[_Prepared | None], now: str) -> list[SaveResult]:
