@@ -13,6 +13,8 @@ pages of ../shared/benchmarks/article-extraction-benchmark), so cleaning does re
 (summed from /proc every --poll seconds, 0.25 by default). It also prints where
 the CPU went per page (the run's process and its main thread, the cleaning
 processes, the local server) and the machine's busy cores second by second.
+Last, the machine's own ceiling: one process per core doing nothing but
+cleaning the pages, against the same single-process rate.
 Targets (issue 6): speed-up >= 1.6x over one process, peak RSS < 300 MB,
 second run < 5% of the first.
 """
@@ -216,6 +218,34 @@ def baseline(pages: list[bytes]) -> tuple[float, float]:
             (time.process_time() - cpu0) / len(pages))
 
 
+def _clean_share(args: tuple[list[bytes], int]) -> float:
+    """Clean every ``step``-th page (a forked process's share): CPU seconds."""
+    from scraper.cleaner import clean
+    pages, start = args
+    cpu0 = time.process_time()
+    for i in range(start, len(pages), os.cpu_count() or 1):
+        try:
+            clean(pages[i].replace(ORIGIN, b"http://127.0.0.1:1"), f"http://127.0.0.1:1/articles/{i}/")
+        except Exception:  # noqa: BLE001
+            pass
+    return time.process_time() - cpu0
+
+
+def ceiling(pages: list[bytes]) -> tuple[float, float]:
+    """The machine's own limit: one forked process per core cleaning its
+    share of the pages at once, no fetching, no storing, nothing to feed.
+    Two processes on two cores do not make twice the work when they share
+    the caches and memory of the host: (pages/s, CPU s/page)."""
+    from scraper.cleaner import clean
+    clean(pages[0], "http://127.0.0.1:1/warm-up/")   # loaded before the fork
+    cores = os.cpu_count() or 1
+    with multiprocessing.get_context("fork").Pool(cores) as pool:
+        started = time.monotonic()
+        cpu = sum(pool.map(_clean_share, [(pages, k) for k in range(cores)]))
+        seconds = time.monotonic() - started
+    return len(pages) / seconds, cpu / len(pages)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pages", type=int, default=2000)
@@ -256,6 +286,7 @@ def main() -> None:
         before = after
     parent.send("stop")
     server.join(5)
+    ceiling_rate, ceiling_cpu = ceiling(pages)
     speedup, run_rate, base_rate, one, two, base_cpu = sorted(rounds, key=lambda r: r[0])[
         len(rounds) // 2]
     share = two.seconds / one.seconds
@@ -273,12 +304,16 @@ def main() -> None:
     print(f"(with all {cores} cores to itself the run would do about "
           f"{cores / (one.cpu / args.pages):.0f} pages/s, "
           f"{cores * base_cpu / (one.cpu / args.pages):.2f}x single-process clean by CPU time)")
+    print(f"ceiling of this machine: {cores} processes only cleaning the pages (no fetching, no "
+          f"storing) {ceiling_rate:.1f} pages/s = {ceiling_rate / base_rate:.2f}x single-process "
+          f"clean; CPU {ceiling_cpu * 1000:.1f} ms/page each, against {base_cpu * 1000:.1f} alone")
     print(f"SUMMARY pages={args.pages} sites={args.sites} rounds={args.rounds} "
           f"run={run_rate:.1f} pages/s clean_1proc={base_rate:.1f} pages/s "
           f"speedup={speedup:.2f}x (target >= 1.6) "
           f"peak_pss={max(max(r[3].peak, r[4].peak) for r in rounds) / 2**20:.0f} MB (target < 300) "
           f"second_run={two.seconds:.2f} s = {share:.1%} of first (target < 5%) "
-          f"cores_busy={one.cpu / one.seconds:.2f}/{cores}")
+          f"cores_busy={one.cpu / one.seconds:.2f}/{cores} "
+          f"clean_only_{cores}proc={ceiling_rate / base_rate:.2f}x")
 
 if __name__ == "__main__":
     main()
