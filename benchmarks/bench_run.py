@@ -206,38 +206,39 @@ def timed_run(config: Path, poll: float = 0.25, server: int | None = None) -> Ti
 
 def baseline(pages: list[bytes]) -> tuple[float, float]:
     """Single-process scraper.clean over the same pages: (pages/s, CPU s/page)."""
-    from scraper.cleaner import clean
-    clean(pages[0], "http://127.0.0.1:1/warm-up/")
+    _clean_page(pages[0], "warm-up")
     started, cpu0 = time.monotonic(), time.process_time()
     for i, html in enumerate(pages):
-        try:
-            clean(html.replace(ORIGIN, b"http://127.0.0.1:1"), f"http://127.0.0.1:1/articles/{i}/")
-        except Exception:  # noqa: BLE001 - the run counts failures the same way
-            pass
+        _clean_page(html, i)
     return (len(pages) / (time.monotonic() - started),
             (time.process_time() - cpu0) / len(pages))
 
 
-def _clean_share(args: tuple[list[bytes], int]) -> float:
-    """Clean every ``step``-th page (a forked process's share): CPU seconds."""
+def _clean_page(html: bytes, i: int | str) -> None:
+    """scraper.clean of one page at the URL the run gives it; a failure is
+    counted like the run counts it (the page is done)."""
     from scraper.cleaner import clean
+    try:
+        clean(html.replace(ORIGIN, b"http://127.0.0.1:1"), f"http://127.0.0.1:1/articles/{i}/")
+    except Exception:  # noqa: BLE001 - the run counts failures the same way
+        pass
+
+
+def _clean_share(args: tuple[list[bytes], int]) -> float:
+    """Clean pages start, start + cores, ... (a forked process's share):
+    its CPU seconds."""
     pages, start = args
     cpu0 = time.process_time()
     for i in range(start, len(pages), os.cpu_count() or 1):
-        try:
-            clean(pages[i].replace(ORIGIN, b"http://127.0.0.1:1"), f"http://127.0.0.1:1/articles/{i}/")
-        except Exception:  # noqa: BLE001
-            pass
+        _clean_page(pages[i], i)
     return time.process_time() - cpu0
 
 
 def ceiling(pages: list[bytes]) -> tuple[float, float]:
     """The machine's own limit: one forked process per core cleaning its
-    share of the pages at once, no fetching, no storing, nothing to feed.
-    Two processes on two cores do not make twice the work when they share
-    the caches and memory of the host: (pages/s, CPU s/page)."""
-    from scraper.cleaner import clean
-    clean(pages[0], "http://127.0.0.1:1/warm-up/")   # loaded before the fork
+    share of the pages at once, no fetching, no storing, nothing to feed:
+    (pages/s, CPU s per page cleaned)."""
+    _clean_page(pages[0], "warm-up")   # the cleaner loaded before the fork
     cores = os.cpu_count() or 1
     with multiprocessing.get_context("fork").Pool(cores) as pool:
         started = time.monotonic()

@@ -327,11 +327,11 @@ class Store:
         of them, those sharing the most band keys with it. An indexed
         lookup: its cost grows neither with the number of stored articles
         nor with the number of copies a story has."""
-        sig = sketch.signature(" ".join(_normalized_paragraphs(text)))
+        sig, bands = _sketch(_normalized_paragraphs(text))
         if sig is None:
             return []
         found = [(art_id, sketch.similarity(sig, sketch.from_blob(blob))) for art_id, blob, _story
-                 in _candidates(_Batch(self.conn), sketch.band_keys(sig), None)]
+                 in _candidates(_Batch(self.conn), bands, None)]
         return sorted((c for c in found if c[1] >= sketch.THRESHOLD), key=lambda c: -c[1])
 
     def source_state(self, name: str) -> dict[str, Any] | None:
@@ -570,6 +570,13 @@ def _normalized_paragraphs(text: str) -> list[str]:
     return [" ".join(words(p)) for p in fold(text).split("\n\n")]
 
 
+def _sketch(paragraphs: list[str]) -> tuple[Any, tuple[int, ...]]:
+    """MinHash signature (array | None) of a text's normalised paragraphs,
+    and its band keys."""
+    sig = sketch.signature(" ".join(paragraphs))
+    return sig, (tuple(sketch.band_keys(sig)) if sig is not None else ())
+
+
 def _prepare(article: Article) -> _Prepared:
     """Template-memory keys and MinHash signature of an article's text."""
     # fold the whole text once; paragraph_key(p) == sha1(normalize_text(p))[:16]
@@ -577,8 +584,7 @@ def _prepare(article: Article) -> _Prepared:
     template = [normalize_text(r.text) for r in article.removed if r.rule == "template"]
     keys = {hashlib.sha1(n.encode("utf-8")).hexdigest()[:16] for n in body + template if n}
     site = domain_of(article.url) or article.domain or article.site
-    sig = sketch.signature(" ".join(body))
-    bands = tuple(sketch.band_keys(sig)) if sig is not None else ()
+    sig, bands = _sketch(body)
     return _Prepared(site, tuple(sorted(keys)), sig, bands)
 
 
@@ -791,10 +797,9 @@ def rehash_sketches(conn: sqlite3.Connection, chunk: int = 5000) -> None:
     for lo in range(0, len(rows), chunk):
         sketches, bands = [], []
         for art_id, text in rows[lo:lo + chunk]:
-            sig = sketch.signature(" ".join(_normalized_paragraphs(text or "")))
+            sig, keys = _sketch(_normalized_paragraphs(text or ""))
             sketches.append((sketch.to_blob(sig) if sig is not None else None, art_id))
-            if sig is not None:
-                bands += ((key, art_id) for key in sketch.band_keys(sig))
+            bands += ((key, art_id) for key in keys)
         conn.executemany("UPDATE article_sketches SET signature = ? WHERE article_id = ?", sketches)
         conn.executemany("INSERT OR IGNORE INTO minhash_bands_main (key, article_id) VALUES (?, ?)",
                          sorted(bands))

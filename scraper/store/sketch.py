@@ -60,19 +60,14 @@ def shingle_hash(shingle: bytes) -> int:
 class _Powers:
     """BASE**k and BASE**-k modulo 2**64 for k < len, grown on demand."""
     def __init__(self):
-        self.np = None
         self.pos = self.neg = None
 
-    def get(self, n: int):
-        np = self.np
-        if np is None:
-            import numpy
-            np = self.np = numpy
+    def get(self, np, n: int):
         if self.pos is None or len(self.pos) < n:
             size = max(n, 1 << 15, 2 * (0 if self.pos is None else len(self.pos)))
             self.pos = _cumulative_powers(np, _BASE, size)
             self.neg = _cumulative_powers(np, pow(_BASE, -1, 1 << 64), size)
-        return np, self.pos, self.neg
+        return self.pos, self.neg
 
 
 def _cumulative_powers(np, base: int, size: int):
@@ -92,8 +87,9 @@ def signature(normalized: str) -> array | None:
     if ("  " in normalized or normalized[:1] == " " or normalized[-1:] == " "
             or not normalized.isprintable()):
         normalized = " ".join(normalized.split())  # else single spaces are the only separators
+    import numpy as np  # here, not at the top: read-only commands never load it
     data = normalized.encode("utf-8")
-    np, pos, neg = _POWERS.get(len(data) + 1)
+    pos, neg = _POWERS.get(np, len(data) + 1)
     b = np.frombuffer(data, np.uint8)
     spaces = np.flatnonzero(b == 32)
     if len(spaces) + 1 < MIN_WORDS:

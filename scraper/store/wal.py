@@ -5,10 +5,12 @@ pages: the writing thread copies the pages into the database file and waits
 for the fsync. In a bulk load that is a quarter of the writer's time
 (benchmarks/bench_store.py at 100,000 articles: 1,594 articles/s; 2,057
 measured once with the writer's autocheckpoint set to 0 and the WAL left
-to grow; 1,700-2,000 with this thread, as the machine's speed drifts). ``Checkpointer`` runs PASSIVE checkpoints on a
-connection of its own in a background thread, started after each commit,
-while the writer goes on with the next batch (SQLite lets one checkpoint
-and one writer proceed together; the sqlite3 module releases the GIL).
+to grow; 1,700-2,000 with this thread, as the machine's speed drifts).
+
+``Checkpointer`` runs PASSIVE checkpoints on a connection of its own in a
+background thread, started after each commit, while the writer goes on with
+the next batch (SQLite lets one checkpoint and one writer proceed together;
+the sqlite3 module releases the GIL).
 
 A WAL only starts again from its beginning when a transaction begins with
 every frame checkpointed. A writer that never waits would begin each batch
