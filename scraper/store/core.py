@@ -20,6 +20,7 @@ from ..models import ARTICLE_FIELDS, Article, FetchRow
 from ..textkeys import content_hash, fold, normalize_text, words
 from ..urls import domain_of, normalize_url
 from . import sketch
+from .bandfilter import BandFilter
 from .schema import FTS_PENDING, SCHEMA_VERSION, migrate, user_version
 from .wal import Checkpointer
 
@@ -188,6 +189,7 @@ class Store:
         every yielded batch committed."""
         ahead = None   # the batch read in advance, its preparation under way
         wal = None
+        known = BandFilter()   # the band keys stored: most keys of new texts need no probe
         try:
             for chunk in itertools.chain(_batches(items, max(1, batch)), [None]):
                 if chunk is not None:  # pool.map submits the work at once
@@ -197,7 +199,7 @@ class Store:
                 if ahead is not None:
                     if wal:
                         wal.settle()
-                    results = self._write_batch(*ahead, now or utcnow())
+                    results = self._write_batch(*ahead, now or utcnow(), known)
                     if wal:
                         wal.kick()
                     yield from results
@@ -216,14 +218,16 @@ class Store:
         return Checkpointer(self.path, busy_timeout_ms=BUSY_TIMEOUT_MS)
 
     def _write_batch(self, items: list[tuple[Article, FetchRow | None]],
-                     preps: Iterator[_Prepared | None], now: str) -> list[SaveResult]:
+                     preps: Iterator[_Prepared | None], now: str,
+                     known: BandFilter | None = None) -> list[SaveResult]:
         # a batch allocates many short-lived tuples and makes no cycles: the
         # collector's passes over every live object cost ~10% of the write
         collecting = gc.isenabled()
         gc.disable()
         try:
             with self.transaction() as conn:
-                batch = _Batch(conn, self._recent)
+                batch = _Batch(conn, self._recent,
+                               known if known is not None and known.ready(conn) else None)
                 preps = list(preps)
                 batch.prefetch(k for prep in preps if prep is not None for k in prep.bands)
                 results = [_save_one(batch, art, fetch, now, prep)
@@ -444,9 +448,11 @@ class _Batch:
     estimate of the *_recent tables' row counts (see _merge_recent), kept
     from batch to batch."""
 
-    def __init__(self, conn: sqlite3.Connection, recent: dict[str, int] | None = None):
+    def __init__(self, conn: sqlite3.Connection, recent: dict[str, int] | None = None,
+                 known: BandFilter | None = None):
         self.conn = conn
         self.recent = {} if recent is None else recent
+        self.known = known   # a filter of the stored band keys, if the writer holds one
         self.fetches: list[tuple] = []
         self.counts: Counter[tuple[str, str]] = Counter()
         self.bands: dict[int, tuple[int, ...]] = {}     # article id -> its new band keys
@@ -462,7 +468,14 @@ class _Batch:
         cache rarely holds). _candidates then looks them up here."""
         wanted = sorted(set(keys))
         if wanted:
-            self.stored, self.prefetched = _stored_band_ids(self.conn, wanted), set(wanted)
+            self.stored, self.prefetched = self.stored_ids(wanted), set(wanted)
+
+    def stored_ids(self, keys: list[int]) -> dict[int, list[int]]:
+        """_stored_band_ids of these (sorted) keys, those the filter rules
+        out not looked up."""
+        if self.known is not None:
+            keys = self.known.maybe(keys)
+        return _stored_band_ids(self.conn, keys) if keys else {}
 
     def forget_bands(self, art_id: int, keys: Iterable[int]) -> None:
         """An article's stored band keys were deleted (its text changed)."""
@@ -506,9 +519,11 @@ class _Batch:
         bands = sorted((k, art_id) for art_id, keys in self.bands.items() for k in keys)
         conn.executemany("INSERT OR IGNORE INTO minhash_bands_recent (key, article_id) VALUES (?, ?)",
                          bands)
+        if self.known is not None:
+            self.known.add([key for key, _ in bands])
         _merge_recent(conn, self.recent, {"minhash_bands_recent": len(bands),
                                           "site_paragraphs_recent": len(counts)})
-        self.__init__(conn, self.recent)
+        self.__init__(conn, self.recent, self.known)
 
 
 def _merge_recent(conn: sqlite3.Connection, recent: dict[str, int], added: dict[str, int]) -> None:
@@ -755,7 +770,7 @@ def _candidates(batch: _Batch, keys, exclude: int | None):
     stored (prefetched by the batch, else looked up) or saved earlier in the
     batch: the CANDIDATES sharing the most keys, the oldest first on a tie."""
     stored = batch.stored if batch.prefetched.issuperset(keys) else \
-        _stored_band_ids(batch.conn, sorted(set(keys)))
+        batch.stored_ids(sorted(set(keys)))
     shared = Counter(i for key in keys for i in stored.get(key, ()))
     shared.update(batch.batch_ids(keys))
     shared.pop(exclude, None)
