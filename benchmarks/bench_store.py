@@ -2,15 +2,18 @@
 lookup time and file size per article, on synthetic articles.
 
     PYTHONPATH=. python benchmarks/bench_store.py            # 100,000 articles
-    PYTHONPATH=. python benchmarks/bench_store.py --n 5000   # quick run
+    PYTHONPATH=. python benchmarks/bench_store.py --n 5000 --rounds 1   # quick run
 
 Articles are 400-800 words in four languages (pseudo-words built from each
 language's syllables, Zipf-distributed like real vocabularies), 3-8
 paragraphs, 50 sites; 5% are lightly edited copies of an earlier article on
 another site naming it as original_source. Generation time is not counted
 in the insert rate. The file lives in a temporary folder, removed at the end.
-With the rate it prints the CPU per article of the writing thread and of the
-preparing workers (from /proc). Last, a story of --story copies is saved and
+The insert is done --rounds times (3), each into a new file, and the median
+rate reported with all of them: on this shared machine the same code's rate
+drifts by tens of percent from one minute to the next. With the rate it
+prints the CPU per article of the writing thread and of the preparing
+workers (from /proc). Last, a story of --story copies is saved and
 the lookup and save of a new copy of it timed.
 
 Targets (issue 5): insert >= 2,000 articles/s in batches, FTS p95 <= 20 ms,
@@ -127,18 +130,23 @@ def children_cpu() -> float:
     return total
 
 
-def bench_insert(store: Store, corpus: Corpus, n: int, batch: int) -> tuple[float, int, float, float]:
-    """One Store.save_stream over all n articles (generated beforehand, not
-    timed, so the stream never stops for them): one transaction per batch,
-    the next batch's texts prepared by the workers while one is written.
-    Returns (articles/s, copies linked, CPU seconds of the writing thread,
-    of the whole writing process)."""
+def make_items(corpus: Corpus, n: int) -> list[tuple[Article, FetchRow]]:
+    """n (article, fetch row) pairs, generated before any timing."""
     items = []
     for i in range(n):
         art = corpus.article(i)
         items.append((art, FetchRow(url=art.url, fetched_at=art.fetched_at, status=200,
                                     bytes=len(art.text) * 3, elapsed=0.2)))
-    copies = 0
+    return items
+
+
+def bench_insert(store: Store, items: list, batch: int) -> tuple[float, int, float, float]:
+    """One Store.save_stream over all the items (generated beforehand, not
+    timed, so the stream never stops for them): one transaction per batch,
+    the next batch's texts prepared by the workers while one is written.
+    Returns (articles/s, copies linked, CPU seconds of the writing thread,
+    of the whole writing process)."""
+    copies, n = 0, len(items)
     start, cpu, proc = time.perf_counter(), time.thread_time(), time.process_time()
     for done, result in enumerate(store.save_stream(items, batch=batch), 1):
         copies += result.story_id != result.id
@@ -217,15 +225,27 @@ def main() -> None:
                         help="copies of one story saved at the end (0: none)")
     parser.add_argument("--workers", type=int, default=2,
                         help="processes preparing texts during bulk saves (0: none)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="inserts of the same articles into a new file each (the median "
+                             "is reported: this machine's speed drifts by tens of percent)")
     args = parser.parse_args()
+    corpus = Corpus()
+    items = make_items(corpus, args.n)
+    inserts = []
     with tempfile.TemporaryDirectory(prefix="bench_store_") as tmp:
-        path = os.path.join(tmp, "bench.db")
-        corpus = Corpus()
-        with Store(path, workers=args.workers) as store:
-            workers0 = children_cpu()
-            rate, copies, writer, process = bench_insert(store, corpus, args.n, args.batch)
-            workers = children_cpu() - workers0
-            store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        for r in range(args.rounds):
+            path = os.path.join(tmp, f"bench{r}.db")
+            with Store(path, workers=args.workers) as store:
+                workers0 = children_cpu()
+                rate, copies, writer, process = bench_insert(store, items, args.batch)
+                inserts.append((rate, copies, writer, process, children_cpu() - workers0, path))
+                store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            print(f"round {r + 1}: {rate:,.0f} articles/s", file=sys.stderr)
+            if r < args.rounds - 1:
+                os.remove(path)
+        rates = [i[0] for i in inserts]
+        rate, copies, writer, process, workers, path = sorted(inserts)[len(inserts) // 2]
+        path = inserts[-1][5]   # the last file is kept for the queries
         size = os.path.getsize(path)
         with Store.open_readonly(path) as store:
             search = bench_search(store, corpus, args.queries)
@@ -234,7 +254,9 @@ def main() -> None:
     ms = lambda seconds: seconds * 1000  # noqa: E731
     print(f"articles: {args.n:,} in batches of {args.batch} (save_stream), {args.workers} preparing workers "
           f"({copies:,} linked as copies)")
-    print(f"insert rate: {rate:,.0f} articles/s (target >= 2,000); CPU per article: writing thread "
+    print(f"insert rate: {rate:,.0f} articles/s (target >= 2,000), the median of {args.rounds} "
+          f"rounds: {', '.join(f'{r:,.0f}' for r in rates)}")
+    print(f"  in the median round, CPU per article: writing thread "
           f"{ms(writer) / args.n:.2f} ms (its process {ms(process) / args.n:.2f} ms), preparing workers {ms(workers) / args.n:.2f} ms "
           f"({(process + workers) * rate / args.n:.2f} cores busy while inserting)")
     print(f"FTS search ({args.queries} queries, limit 20, with snippets): "
@@ -248,7 +270,8 @@ def main() -> None:
               f"{ms(statistics.median(big[0])):.2f} ms, p95 {ms(percentile(big[0], 95)):.2f} ms; "
               f"saving it (one transaction) p50 {ms(statistics.median(big[1])):.1f} ms; found: {big[2]:.0%}")
     print(f"file size: {size / 1e6:,.1f} MB, {size / args.n / 1024:.1f} KiB per article")
-    print(f"SUMMARY n={args.n} insert={rate:,.0f}/s fts_p50={ms(statistics.median(search)):.1f}ms "
+    print(f"SUMMARY n={args.n} insert={rate:,.0f}/s (median of {args.rounds}: "
+          f"{min(rates):,.0f}-{max(rates):,.0f}) fts_p50={ms(statistics.median(search)):.1f}ms "
           f"fts_p95={ms(percentile(search, 95)):.1f}ms "
           f"neardup_p95={ms(percentile(lookup, 95)):.2f}ms "
           + (f"big_story_neardup_p95={ms(percentile(big[0], 95)):.2f}ms " if big else "")
