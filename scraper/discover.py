@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from html.parser import HTMLParser
@@ -243,13 +244,20 @@ def parse_url_list(data: bytes | str, source: str = "URL list") -> tuple[Candida
 # ---------------------------------------------------------------------- async helpers
 
 async def read_feed(fetcher: Fetcher, url: str, since: datetime | None = None,
-                    etag: str | None = None, last_modified: str | None = None) -> Discovered:
-    """Fetch and parse a feed (conditional GET when validators are given)."""
+                    etag: str | None = None, last_modified: str | None = None, *,
+                    parse: Callable[..., Awaitable[tuple[Candidate, ...]]] | None = None
+                    ) -> Discovered:
+    """Fetch and parse a feed (conditional GET when validators are given).
+    ``parse``: an async stand-in for parse_feed (same arguments), e.g. one
+    that runs it in a process pool."""
     resp = await fetcher.fetch_bytes(url, etag=etag, last_modified=last_modified)
     if resp.not_modified:
         return Discovered(url, etag=resp.etag or etag, last_modified=resp.last_modified
                           or last_modified, not_modified=True)
-    items = parse_feed(resp.body, resp.final_url, since)
+    if parse is not None:
+        items = await parse(resp.body, resp.final_url, since)
+    else:
+        items = parse_feed(resp.body, resp.final_url, since)
     return Discovered(url, items, resp.etag, resp.last_modified)
 
 

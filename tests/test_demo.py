@@ -32,3 +32,26 @@ def test_demo_without_pages_folder_says_what_to_pass(tmp_path, monkeypatch):
     res = CliRunner().invoke(cli, ["demo", "--db", str(tmp_path / "d.db")])
     assert res.exit_code == 2
     assert "--pages" in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_demo_server_serves_a_replaced_page_anew(tmp_path):
+    """The server works a page's body and ETag out once; a page whose html
+    is replaced is served with its new text and a new ETag."""
+    from datetime import datetime, timezone
+
+    import httpx
+
+    from scraper.demo import DemoPage, DemoServer, DemoSite, ORIGIN
+
+    site = DemoSite("s")
+    when = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    site.add(DemoPage("/a/", b"<html><a href='" + ORIGIN + b"/b/'>old</a></html>", when))
+    with DemoServer([site]) as server:
+        url = server.origin("s") + "/a/"
+        first, again = httpx.get(url), httpx.get(url)
+        assert first.content == again.content
+        assert server.origin("s").encode() in first.content and b"old" in first.content
+        site.pages["/a/"].html = b"<html>new</html>"
+        changed = httpx.get(url, headers={"If-None-Match": first.headers["etag"]})
+    assert changed.status_code == 200 and changed.content == b"<html>new</html>"
+    assert changed.headers["etag"] != first.headers["etag"]

@@ -43,8 +43,11 @@ SQL_PARAMS = 999              # bound parameters per statement (SQLite's lowest 
 # A text is compared with at most CANDIDATES stored or batch articles, those
 # sharing the most band keys with it, read from at most BAND_ROWS articles
 # (the oldest) per band key: a story with thousands of copies costs a new
-# copy no more than one with a hundred
-BAND_ROWS = 64
+# copy no more than one with a hundred. 16 rows: a copy of a story with
+# dozens of copies read 4x fewer rows than with 64 (in the cron-job
+# benchmark, where a story has ~55 copies, that lookup was a fifth of the
+# run's main thread), and its CANDIDATES still come from up to 256 articles
+BAND_ROWS = 16
 CANDIDATES = 32
 _ARTICLE_COLS = ("id", "norm_url", *ARTICLE_FIELDS, "first_seen", "updated_at", "story_id")
 _INSERT_ARTICLE = (f"INSERT INTO articles ({', '.join(_ARTICLE_COLS)}) "
