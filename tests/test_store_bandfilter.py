@@ -11,11 +11,12 @@ from scraper.store import Store, bandfilter
 def test_the_filter_keeps_every_stored_key_and_drops_most_others(tmp_path):
     conn = sqlite3.connect(tmp_path / "k.db")
     conn.execute("CREATE TABLE minhash_bands (key INTEGER, article_id INTEGER)")
+    conn.execute("CREATE TABLE articles (id INTEGER PRIMARY KEY)")
     rng = random.Random(7)
     stored = [rng.getrandbits(36) for _ in range(5000)]
     conn.executemany("INSERT INTO minhash_bands VALUES (?, 1)", [(k,) for k in stored])
     known = bandfilter.BandFilter()
-    assert known.ready(conn)
+    assert known.ready(conn, 16)
     added = [rng.getrandbits(36) for _ in range(3000)]
     known.add(added)
     keys = sorted(stored + added)
@@ -68,3 +69,16 @@ def test_another_writer_between_batches_turns_the_filter_off(tmp_path):
         mine += list(stream)
     assert mine[100].story_id == saved.id
     assert all(r.story_id == r.id for r in mine[101:])
+
+
+def test_a_short_stream_into_a_big_file_never_reads_all_its_keys(tmp_path):
+    """Loading reads every stored key: it waits until the stream has looked
+    up a LOAD_SHARE of them, as probing would have cost more by then."""
+    conn = sqlite3.connect(tmp_path / "big.db")
+    conn.execute("CREATE TABLE minhash_bands (key INTEGER, article_id INTEGER)")
+    conn.execute("CREATE TABLE articles (id INTEGER PRIMARY KEY)")
+    conn.execute("INSERT INTO articles (id) VALUES (1000)")   # ~16,000 stored keys
+    known = bandfilter.BandFilter()
+    assert not known.ready(conn, 1600) and known.words is None
+    assert not known.ready(conn, 1600) and known.words is None
+    assert known.ready(conn, 1600) and known.words is not None   # 4,800 >= 0.25 x 16,000

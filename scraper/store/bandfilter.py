@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import sqlite3
 
+from .sketch import BANDS
+
 MIN_BITS_LOG = 27        # 16 MiB: ~0.1% false positives at 1.6 million keys (100,000 articles)
 MAX_BITS_LOG = 31        # 256 MiB at most
 BITS_PER_KEY = 16        # the filter is sized for this many bits per stored key, at least
+LOAD_SHARE = 0.25         # loaded once the stream has looked up this share of the stored keys
 _MULTIPLIERS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F)   # odd: two multiplicative hashes
 
 
@@ -29,19 +32,27 @@ class BandFilter:
     and ``add``."""
 
     def __init__(self) -> None:
-        self.words = None         # numpy uint64 array of bits, loaded on first use
+        self.words = None         # numpy uint64 array of bits, loaded when it pays
         self.version: int | None = None
         self.off = False          # another writer committed: no filter any more
+        self.probes = 0           # keys the stream has looked up so far
 
-    def ready(self, conn: sqlite3.Connection) -> bool:
+    def ready(self, conn: sqlite3.Connection, keys: int) -> bool:
         """Whether the filter may be used for this transaction (inside it:
-        BEGIN IMMEDIATE keeps other writers out until the commit). Loaded
-        on the first call; turned off for good once another connection has
-        committed since it was loaded."""
+        BEGIN IMMEDIATE keeps other writers out until the commit), which
+        will look up about ``keys`` band keys. It is loaded once the
+        stream's lookups reach LOAD_SHARE of the stored keys (reading a key
+        from the table costs a fraction of probing one: a short stream into
+        a big file never loads it); turned off for good once another
+        connection has committed since it was loaded."""
         if self.off:
             return False
         version = conn.execute("PRAGMA data_version").fetchone()[0]
         if self.words is None:
+            self.probes += keys
+            stored = conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0]
+            if self.probes < LOAD_SHARE * stored * BANDS:   # stored keys, estimated
+                return False
             self._load(conn)
             self.version = version
         elif version != self.version:

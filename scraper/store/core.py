@@ -230,7 +230,8 @@ class Store:
         try:
             with self.transaction() as conn:
                 batch = _Batch(conn, self._recent,
-                               known if known is not None and known.ready(conn) else None)
+                               known if known is not None
+                               and known.ready(conn, len(items) * sketch.BANDS) else None)
                 preps = list(preps)
                 batch.prefetch(k for prep in preps if prep is not None for k in prep.bands)
                 results = [_save_one(batch, art, fetch, now, prep)
