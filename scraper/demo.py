@@ -240,12 +240,16 @@ class _SiteServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._served: dict[str, tuple] = {}   # path -> (html, origin, body, etag)
+
     def served(self, page: DemoPage, origin: str) -> tuple[bytes, str]:
         """A page's body with the local origin in it, and its ETag, worked
         out once per page (again if its html is replaced): a page asked for
         again, or by the benchmark's thousands of requests, costs no copy
         and no hash of ~100 KB."""
-        cache = self.__dict__.setdefault("_served", {})
+        cache = self._served
         hit = cache.get(page.path)
         if hit is None or hit[0] is not page.html or hit[1] != origin:
             body = page.html.replace(ORIGIN, origin.encode())

@@ -215,3 +215,23 @@ def test_pages_go_to_the_cleaning_processes_through_widened_pipes():
         assert pool.submit(len, b"x" * 300_000).result() == 300_000
     finally:
         pool.shutdown()
+
+
+def test_a_feed_is_parsed_in_the_run_process_when_the_pool_is_broken(tmp_path):
+    import asyncio
+    from concurrent.futures.process import BrokenProcessPool
+
+    from scraper.config import Settings
+    from scraper.run import _Run
+
+    class Broken:
+        def submit(self, *args, **kwargs):
+            raise BrokenProcessPool("a worker died")
+
+    feed = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
+            b"<link>https://example.org/a</link><title>A</title></item></channel></rss>")
+    job = _Run(Settings(), (), str(tmp_path / "x.db"), max_items=None, refresh=False,
+               dry_run=False, progress=lambda event: None)
+    job.pool = Broken()
+    items = asyncio.run(job._parse_feed(feed, "https://example.org/feed", None))
+    assert [c.url for c in items] == ["https://example.org/a"]
