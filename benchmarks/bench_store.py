@@ -244,7 +244,7 @@ def main() -> None:
             if r < args.rounds - 1:
                 os.remove(path)
         rates = [i[0] for i in inserts]
-        rate, copies, writer, process, workers, path = sorted(inserts)[len(inserts) // 2]
+        rate, copies, writer, process, workers, _ = sorted(inserts)[len(inserts) // 2]
         path = inserts[-1][5]   # the last file is kept for the queries
         size = os.path.getsize(path)
         with Store.open_readonly(path) as store:

@@ -223,7 +223,7 @@ def _widen_pipes(pool) -> None:
     Best effort (Linux only; the pool's queues are private attributes)."""
     try:
         import fcntl
-        setsize = getattr(fcntl, "F_SETPIPE_SZ", 1031 if os.uname().sysname == "Linux" else None)
+        setsize = getattr(fcntl, "F_SETPIPE_SZ", None)   # Linux only (Python 3.10+)
         if setsize is None:
             return
         for conn in (pool._call_queue._writer, pool._result_queue._writer):

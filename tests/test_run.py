@@ -209,7 +209,7 @@ def test_pages_go_to_the_cleaning_processes_through_widened_pipes():
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
     try:
         _widen_pipes(pool)
-        get_size = getattr(fcntl, "F_GETPIPE_SZ", 1032)
+        get_size = fcntl.F_GETPIPE_SZ
         for conn in (pool._call_queue._writer, pool._result_queue._writer):
             assert fcntl.fcntl(conn.fileno(), get_size) >= PIPE_BYTES
         assert pool.submit(len, b"x" * 300_000).result() == 300_000

@@ -28,8 +28,8 @@ _MULTIPLIERS = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F)   # odd: two multiplicat
 
 
 class BandFilter:
-    """Use ``ready(conn)`` inside the writer's transaction, then ``maybe``
-    and ``add``."""
+    """Use ``ready(conn, keys)`` inside the writer's transaction, then
+    ``maybe`` and ``add``."""
 
     def __init__(self) -> None:
         self.words = None         # numpy uint64 array of bits, loaded when it pays
@@ -69,11 +69,16 @@ class BandFilter:
         self.words = np.zeros(1 << (bits_log - 6), dtype=np.uint64)
         self.add(keys)
 
-    def _slots(self, keys):
+    def _bits(self, keys):
+        """For each hash: the word of every key's bit and that bit's mask."""
         import numpy as np
         k = np.asarray(keys, dtype=np.int64).view(np.uint64)
+        out = []
         with np.errstate(over="ignore"):   # the products wrap modulo 2**64
-            return [(k * np.uint64(m)) >> self.shift for m in _MULTIPLIERS]
+            for m in _MULTIPLIERS:
+                slot = (k * np.uint64(m)) >> self.shift
+                out.append((slot >> np.uint64(6), np.uint64(1) << (slot & np.uint64(63))))
+        return out
 
     def add(self, keys) -> None:
         """Note keys as stored (before the commit: a rollback only leaves
@@ -81,8 +86,7 @@ class BandFilter:
         import numpy as np
         if not len(keys):
             return
-        for slot in self._slots(keys):
-            index, bits = slot >> np.uint64(6), np.uint64(1) << (slot & np.uint64(63))
+        for index, bits in self._bits(keys):
             self.words[index] |= bits
             # two keys of one word: the last write won, the other's bit is set here
             for i in np.flatnonzero(self.words[index] & bits != bits).tolist():
@@ -95,6 +99,6 @@ class BandFilter:
             return []
         array = np.asarray(keys, dtype=np.int64)
         hit = np.ones(len(keys), dtype=bool)
-        for slot in self._slots(array):
-            hit &= (self.words[slot >> np.uint64(6)] >> (slot & np.uint64(63))) & np.uint64(1) != 0
+        for index, bits in self._bits(array):
+            hit &= self.words[index] & bits != 0
         return array[hit].tolist()

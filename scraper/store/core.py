@@ -44,9 +44,9 @@ SQL_PARAMS = 999              # bound parameters per statement (SQLite's lowest 
 # sharing the most band keys with it, read from at most BAND_ROWS articles
 # (the oldest) per band key: a story with thousands of copies costs a new
 # copy no more than one with a hundred. 16 rows: a copy of a story with
-# dozens of copies read 4x fewer rows than with 64 (in the cron-job
-# benchmark, where a story has ~55 copies, that lookup was a fifth of the
-# run's main thread), and its CANDIDATES still come from up to 256 articles
+# dozens of copies reads 4x fewer rows than with 64 (cron-job benchmark
+# pages, stories of ~55 copies: the near-duplicate step 0.34-0.38 -> 0.25-0.32
+# ms per article), and its CANDIDATES still come from up to 256 articles
 BAND_ROWS = 16
 CANDIDATES = 32
 _ARTICLE_COLS = ("id", "norm_url", *ARTICLE_FIELDS, "first_seen", "updated_at", "story_id")
