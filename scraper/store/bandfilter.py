@@ -87,10 +87,7 @@ class BandFilter:
         if not len(keys):
             return
         for index, bits in self._bits(keys):
-            self.words[index] |= bits
-            # two keys of one word: the last write won, the other's bit is set here
-            for i in np.flatnonzero(self.words[index] & bits != bits).tolist():
-                self.words[index[i]] |= bits[i]
+            np.bitwise_or.at(self.words, index, bits)   # unbuffered: keys sharing a word all count
 
     def maybe(self, keys: list[int]) -> list[int]:
         """The keys that may be stored (the others surely are not)."""
