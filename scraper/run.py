@@ -48,7 +48,8 @@ MAX_RETRIES = 3              # a failed item is retried on this many later runs,
 INFLIGHT_PER_WORKER = 4      # pages fetched but not yet stored, per cleaning process
 MIN_INFLIGHT = 16
 SAVE_BATCH = 64              # cleaned articles written per store transaction (each with its fetch row)
-SAVE_LINGER = 0.1            # seconds a cleaned article waits for others before its batch is written
+SAVE_LINGER = 1.0            # seconds a batch waits at most for more cleaned articles ...
+SAVE_QUIET = 0.1             # ... and at least this long after the last one came
 
 
 @dataclass(frozen=True)
@@ -578,27 +579,38 @@ class _Run:
 class _Saver:
     """Cleaned articles are written in batches, one store transaction per
     batch (each article with its fetch row, so none is ever half-stored):
-    SAVE_BATCH articles, or whatever is waiting SAVE_LINGER seconds after the
-    first. One commit per batch instead of per article is most of the
-    single writer's cost. ``add`` returns a future for the save's status
-    ("new" / "updated" / "unchanged"); a stopped run drops what was not
-    written yet (it is fetched again next time)."""
+    SAVE_BATCH articles, or what is waiting once no article has come for
+    SAVE_QUIET seconds or the first has waited SAVE_LINGER. One commit per
+    batch instead of per article is most of the single writer's cost, and a
+    batch of 5 articles costs the store about twice as much per article as
+    one of 64 (bench_store.py --workers 0 --batch 5, then --batch 64): a
+    fixed wait of 0.1 s made batches of 5 to 10 at 50-100 pages/s. A slow
+    (polite) run still stores each article within SAVE_QUIET. ``add``
+    returns a future for the save's status ("new" / "updated" /
+    "unchanged"); a stopped run drops what was not written yet (it is
+    fetched again next time)."""
 
     def __init__(self, store):
         self.store = store
         self.items: list[tuple[Article, FetchRow]] = []
         self.waiters: list[asyncio.Future] = []
         self.timer: asyncio.TimerHandle | None = None
+        self.first = 0.0   # when the first article waiting came
 
     def add(self, article: Article, row: FetchRow) -> asyncio.Future:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
+        now = loop.time()
+        if not self.items:
+            self.first = now
         self.items.append((article, row))
         self.waiters.append(future)
         if len(self.items) >= SAVE_BATCH:
             self.flush()
-        elif self.timer is None:
-            self.timer = loop.call_later(SAVE_LINGER, self.flush)
+        else:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer = loop.call_at(min(self.first + SAVE_LINGER, now + SAVE_QUIET), self.flush)
         return future
 
     def drop(self) -> None:

@@ -20,6 +20,12 @@ def sites():
     server.__exit__()
 
 
+# pages of one site this many seconds apart, so a run is stopped half-way: its
+# first batch (written SAVE_LINGER after its first article) holds only about
+# the first page of each site
+SLOW = "delay = 2.0"
+
+
 def _start(cfg):
     return subprocess.Popen([sys.executable, "-m", "scraper", "run", "--config", str(cfg)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -81,7 +87,7 @@ def test_sigkill_then_restart_gives_the_same_database(sites, tmp_path):
     assert run(settings, sources).new == PAGES
 
     db = tmp_path / "s.db"
-    cfg = write_config(tmp_path / "c.toml", sites, db, extra="delay = 0.3")
+    cfg = write_config(tmp_path / "c.toml", sites, db, extra=SLOW)
     cfg.write_text(cfg.read_text().replace("delay = 0.0\n", ""))
     proc = _start(cfg)
     stored = _wait_for_articles(db, 3, proc)
@@ -103,7 +109,7 @@ def test_sigterm_stops_cleanly_and_releases_the_lock(sites, tmp_path):
     from filelock import FileLock
 
     db = tmp_path / "s.db"
-    cfg = write_config(tmp_path / "c.toml", sites, db, extra="delay = 0.3")
+    cfg = write_config(tmp_path / "c.toml", sites, db, extra=SLOW)
     cfg.write_text(cfg.read_text().replace("delay = 0.0\n", ""))
     proc = _start(cfg)
     _wait_for_articles(db, 1, proc)
