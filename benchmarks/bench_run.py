@@ -297,7 +297,7 @@ def main() -> None:
           f"single-process clean: {base_rate:.1f} pages/s, CPU {base_cpu * 1000:.1f} ms/page")
     print(f"CPU per page: run's process {per_page(one.run_cpu):.2f} ms (main thread "
           f"{per_page(one.main_thread_cpu):.2f}, its other threads "
-          f"{per_page(one.run_cpu - one.main_thread_cpu):.2f}: process pool feeding), cleaning "
+          f"{per_page(one.run_cpu - one.main_thread_cpu):.2f}), cleaning "
           f"processes {per_page(one.cleaning_cpu):.2f} ms, local server {per_page(one.server_cpu):.2f} ms"
           f" ({(one.cpu + one.server_cpu) / one.seconds:.2f} cores busy with it)")
     print("cores busy on the machine, second by second: "

@@ -41,6 +41,7 @@ from .discover import (
 from .errors import AlreadyRunning, ConfigError, DiscoveryError, FetchError, ScraperError
 from .models import Article, FetchRow
 from .urls import domain_of
+from .workers import ForkPool, fork_available
 
 log = logging.getLogger(__name__)
 
@@ -215,24 +216,6 @@ def clean_job(resp, keys: frozenset[str], rules: str | None, language: str | Non
         return "CleanerBug", repr(exc)
 
 
-PIPE_BYTES = 1 << 20          # pipe buffer to and from the workers (Linux: F_SETPIPE_SZ)
-
-
-def _widen_pipes(pool) -> None:
-    """A page goes to a worker in one write: a 64 KiB pipe took a ~115 KB
-    page in two halves, the sender waiting for the worker to read the first.
-    Best effort (Linux only; the pool's queues are private attributes)."""
-    try:
-        import fcntl
-        setsize = getattr(fcntl, "F_SETPIPE_SZ", None)   # Linux only (Python 3.10+)
-        if setsize is None:
-            return
-        for conn in (pool._call_queue._writer, pool._result_queue._writer):
-            fcntl.fcntl(conn.fileno(), setsize, PIPE_BYTES)
-    except (AttributeError, ImportError, OSError, ValueError):
-        pass
-
-
 # ---------------------------------------------------------------------- the run
 
 def select_sources(sources: Iterable[Source], only: Iterable[str] | None) -> tuple[Source, ...]:
@@ -337,7 +320,10 @@ class _Run:
         if self.saver is not None:
             self.saver.drop()
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            if isinstance(self.pool, ForkPool):
+                self.pool.shutdown()
+            else:
+                self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
         if self.store is not None:
             self.store.close()
@@ -345,16 +331,24 @@ class _Run:
 
     def _pool(self):
         if self.pool is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-            # fork: workers start at once and inherit the imports; they only run clean_job
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            if method == "fork":  # loaded once here, shared copy-on-write by the workers
-                warm_up()
-            self.pool = ProcessPoolExecutor(self.workers, initializer=_worker_init,
-                                            mp_context=multiprocessing.get_context(method))
-            _widen_pipes(self.pool)
+            # fork: workers start at once and inherit the imports; they only
+            # run clean_job and parse_feed, fed by this event loop (no threads)
+            if fork_available():
+                warm_up()  # loaded once here, shared copy-on-write by the workers
+                self.pool = ForkPool(self.workers, initializer=_worker_init)
+            else:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+                self.pool = ProcessPoolExecutor(self.workers, initializer=_worker_init,
+                                                mp_context=multiprocessing.get_context("spawn"))
         return self.pool
+
+    def _in_pool(self, fn, *args) -> asyncio.Future:
+        """``fn(*args)`` in a cleaning process."""
+        pool = self._pool()
+        if isinstance(pool, ForkPool):
+            return pool.submit(fn, *args)
+        return asyncio.get_running_loop().run_in_executor(pool, fn, *args)
 
     async def _fetchers(self, stack: AsyncExitStack) -> dict[str, Any]:
         """One Fetcher per distinct per-source fetch settings: sources without
@@ -493,9 +487,8 @@ class _Run:
         start, kept the event loop from fetching while the workers waited)."""
         if self.dry_run:
             return parse_feed(data, base, since)
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._pool(), parse_feed, data, base, since)
+            return await self._in_pool(parse_feed, data, base, since)
         except ScraperError:
             raise
         except Exception:  # noqa: BLE001 - a broken pool: the feed is parsed here instead
@@ -542,10 +535,8 @@ class _Run:
             self.store.record_fetch(FetchRow.from_page(to_page(resp, etag, modified)))
             return "unchanged"
         keys = self._template_keys(resp.final_url)
-        loop = asyncio.get_running_loop()
         # the body goes to the worker undecoded: it is checked and decoded there
-        result = await loop.run_in_executor(self._pool(), clean_job, resp, keys, source.rules,
-                                            source.language)
+        result = await self._in_pool(clean_job, resp, keys, source.rules, source.language)
         if isinstance(result, tuple):
             raise _Failed(ScraperError(result[1]), resp, kind=result[0])
         if self.stopping:  # interrupted while cleaning: dropped, never half-stored

@@ -194,29 +194,6 @@ def test_extra_notice_rules_of_a_source_are_applied(sites, tmp_path):
     assert {"text": target, "rule": "test.local_quirk"} in json.loads(removed)
 
 
-def test_pages_go_to_the_cleaning_processes_through_widened_pipes():
-    import fcntl
-    import multiprocessing
-    import sys
-    from concurrent.futures import ProcessPoolExecutor
-
-    import pytest
-
-    from scraper.run import PIPE_BYTES, _widen_pipes
-
-    if not sys.platform.startswith("linux"):
-        pytest.skip("F_SETPIPE_SZ is Linux's")
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-    try:
-        _widen_pipes(pool)
-        get_size = fcntl.F_GETPIPE_SZ
-        for conn in (pool._call_queue._writer, pool._result_queue._writer):
-            assert fcntl.fcntl(conn.fileno(), get_size) >= PIPE_BYTES
-        assert pool.submit(len, b"x" * 300_000).result() == 300_000
-    finally:
-        pool.shutdown()
-
-
 def test_a_feed_is_parsed_in_the_run_process_when_the_pool_is_broken(tmp_path):
     import asyncio
     from concurrent.futures.process import BrokenProcessPool
