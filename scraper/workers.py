@@ -57,9 +57,16 @@ class ForkPool:
         self._ids = 0
         self._broken: str | None = None
         self._workers: list[_Worker] = []
-        context = multiprocessing.get_context("fork")
-        for _ in range(max(1, workers)):
-            mine, theirs = socket.socketpair()
+        try:
+            for _ in range(max(1, workers)):
+                self._start_worker(initializer)
+        except BaseException:  # e.g. fork refused: no worker left behind
+            self.shutdown()
+            raise
+
+    def _start_worker(self, initializer: Callable[[], None] | None) -> None:
+        mine, theirs = socket.socketpair()
+        try:
             for sock in (mine, theirs):
                 for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
                     try:
@@ -69,14 +76,19 @@ class ForkPool:
             # the child closes the run's ends of every pair (its own too):
             # each worker sees EOF once the run closes its end
             inherited = [w.sock for w in self._workers] + [mine]
-            process = context.Process(target=_serve, args=(theirs, initializer, inherited),
-                                      daemon=True, name="scraper-clean")
+            process = multiprocessing.get_context("fork").Process(
+                target=_serve, args=(theirs, initializer, inherited), daemon=True,
+                name="scraper-clean")
             process.start()
+        except BaseException:
+            mine.close()
+            raise
+        finally:
             theirs.close()
-            mine.setblocking(False)
-            worker = _Worker(process, mine)
-            self._workers.append(worker)
-            self._loop.add_reader(mine.fileno(), self._readable, worker)
+        mine.setblocking(False)
+        worker = _Worker(process, mine)
+        self._workers.append(worker)
+        self._loop.add_reader(mine.fileno(), self._readable, worker)
 
     # ---- the run's side ----------------------------------------------------
     def submit(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future:
@@ -213,8 +225,12 @@ def _serve(sock: socket.socket, initializer, inherited: list[socket.socket]) -> 
         job_id, fn, args = pickle.loads(payload)
         try:
             answer = (job_id, True, fn(*args))
-        except BaseException as exc:  # noqa: BLE001 - sent back to the run, as the pool's do
+        except (StopIteration, StopAsyncIteration) as exc:  # a future cannot hold these
+            answer = (job_id, False, RuntimeError(repr(exc)))
+        except Exception as exc:  # noqa: BLE001 - sent back to the run, as the pool's do
             answer = (job_id, False, exc)
+        except BaseException as exc:  # noqa: BLE001 - SystemExit...: fails the job, not the run
+            answer = (job_id, False, RuntimeError(repr(exc)))
         try:
             out = pickle.dumps(answer, 5)
         except Exception as exc:  # noqa: BLE001 - an unpicklable answer fails its job only

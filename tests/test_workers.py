@@ -26,6 +26,10 @@ def _unpicklable():
     return lambda: None
 
 
+def _exits():
+    raise SystemExit(3)
+
+
 def _sleep_then_pid(seconds: float) -> int:
     import time
     time.sleep(seconds)
@@ -55,6 +59,8 @@ def test_a_job_that_raises_fails_alone_and_the_pool_goes_on():
                 await pool.submit(_fails, "bad feed")
             with pytest.raises(RuntimeError, match="unpicklable"):
                 await pool.submit(_unpicklable)
+            with pytest.raises(RuntimeError, match="SystemExit"):  # the job fails, not the run
+                await pool.submit(_exits)
             return await pool.submit(_pid_and_size, b"abc")
         finally:
             pool.shutdown()
@@ -93,3 +99,27 @@ def test_shutdown_cancels_what_is_waiting_and_leaves_no_worker_behind():
     jobs, processes = asyncio.run(scenario())
     assert all(job.cancelled() for job in jobs)
     assert all(not p.is_alive() for p in processes)
+
+
+def test_a_refused_fork_leaves_no_worker_behind(monkeypatch):
+    """The second fork fails (a process limit, say: forced here): the pool
+    is not made and the first worker is gone."""
+    import multiprocessing
+
+    cls = type(multiprocessing.get_context("fork").Process())
+    real_start, started = cls.start, []
+
+    def start(self):
+        if started:
+            raise OSError("Resource temporarily unavailable")
+        real_start(self)
+        started.append(self)
+    monkeypatch.setattr(cls, "start", start)
+
+    async def scenario():
+        with pytest.raises(OSError, match="unavailable"):
+            workers.ForkPool(2)
+    asyncio.run(scenario())
+    assert len(started) == 1
+    started[0].join(5)
+    assert not started[0].is_alive()
