@@ -41,7 +41,7 @@ from .discover import (
 from .errors import AlreadyRunning, ConfigError, DiscoveryError, FetchError, ScraperError
 from .models import Article, FetchRow
 from .urls import domain_of
-from .workers import ForkPool, fork_available
+from .workers import ExecutorPool, ForkPool, fork_available
 
 log = logging.getLogger(__name__)
 
@@ -320,10 +320,7 @@ class _Run:
         if self.saver is not None:
             self.saver.drop()
         if self.pool is not None:
-            if isinstance(self.pool, ForkPool):
-                self.pool.shutdown()
-            else:
-                self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool.shutdown()
             self.pool = None
         if self.store is not None:
             self.store.close()
@@ -339,16 +336,10 @@ class _Run:
             else:
                 import multiprocessing
                 from concurrent.futures import ProcessPoolExecutor
-                self.pool = ProcessPoolExecutor(self.workers, initializer=_worker_init,
-                                                mp_context=multiprocessing.get_context("spawn"))
+                self.pool = ExecutorPool(ProcessPoolExecutor(
+                    self.workers, initializer=_worker_init,
+                    mp_context=multiprocessing.get_context("spawn")))
         return self.pool
-
-    def _in_pool(self, fn, *args) -> asyncio.Future:
-        """``fn(*args)`` in a cleaning process."""
-        pool = self._pool()
-        if isinstance(pool, ForkPool):
-            return pool.submit(fn, *args)
-        return asyncio.get_running_loop().run_in_executor(pool, fn, *args)
 
     async def _fetchers(self, stack: AsyncExitStack) -> dict[str, Any]:
         """One Fetcher per distinct per-source fetch settings: sources without
@@ -488,7 +479,7 @@ class _Run:
         if self.dry_run:
             return parse_feed(data, base, since)
         try:
-            return await self._in_pool(parse_feed, data, base, since)
+            return await self._pool().submit(parse_feed, data, base, since)
         except ScraperError:
             raise
         except Exception:  # noqa: BLE001 - a broken pool: the feed is parsed here instead
@@ -536,7 +527,8 @@ class _Run:
             return "unchanged"
         keys = self._template_keys(resp.final_url)
         # the body goes to the worker undecoded: it is checked and decoded there
-        result = await self._in_pool(clean_job, resp, keys, source.rules, source.language)
+        result = await self._pool().submit(clean_job, resp, keys, source.rules,
+                                           source.language)
         if isinstance(result, tuple):
             raise _Failed(ScraperError(result[1]), resp, kind=result[0])
         if self.stopping:  # interrupted while cleaning: dropped, never half-stored

@@ -176,14 +176,18 @@ class ForkPool:
             return
         self._broken = reason
         self._close_sockets()
+        for future in self._take_pending():
+            if not future.done():
+                future.set_exception(BrokenProcessPool(reason))
+
+    def _take_pending(self) -> list[asyncio.Future]:
+        """The futures of every job sent or waiting, which the pool forgets."""
         futures = [f for w in self._workers for f in w.jobs.values()]
         futures += [f for _, _, f in self._queue]
         self._queue.clear()
         for worker in self._workers:
             worker.jobs.clear()
-        for future in futures:
-            if not future.done():
-                future.set_exception(BrokenProcessPool(reason))
+        return futures
 
     def _close_sockets(self) -> None:
         for worker in self._workers:
@@ -197,16 +201,27 @@ class ForkPool:
         close and exit (those still busy after ``timeout`` are terminated)."""
         self._broken = self._broken or "the pool is shut down"
         self._close_sockets()
-        for future in [f for w in self._workers for f in w.jobs.values()] + \
-                [f for _, _, f in self._queue]:
+        for future in self._take_pending():
             future.cancel()
-        self._queue.clear()
         for worker in self._workers:
-            worker.jobs.clear()
             worker.process.join(timeout)
             if worker.process.is_alive():
                 worker.process.terminate()
                 worker.process.join(1.0)
+
+
+class ExecutorPool:
+    """ForkPool's interface over a concurrent.futures executor (where fork
+    is not available: the workers are spawned)."""
+
+    def __init__(self, executor):
+        self._executor = executor
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future:
+        return asyncio.wrap_future(self._executor.submit(fn, *args))
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
 
 # ---- the worker's side ---------------------------------------------------------

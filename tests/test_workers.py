@@ -123,3 +123,23 @@ def test_a_refused_fork_leaves_no_worker_behind(monkeypatch):
     assert len(started) == 1
     started[0].join(5)
     assert not started[0].is_alive()
+
+
+def test_the_executor_fallback_answers_like_the_fork_pool():
+    """Where fork is missing the run wraps a ProcessPoolExecutor in
+    ExecutorPool: same submit (an asyncio future) and shutdown."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    async def scenario():
+        pool = workers.ExecutorPool(ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context("fork")))
+        try:
+            pid, size = await pool.submit(_pid_and_size, b"x" * 300_000)
+            with pytest.raises(DiscoveryError, match="bad feed"):
+                await pool.submit(_fails, "bad feed")
+            return pid, size
+        finally:
+            pool.shutdown()
+    pid, size = asyncio.run(scenario())
+    assert size == 300_000 and pid != os.getpid()
