@@ -55,3 +55,68 @@ def test_demo_server_serves_a_replaced_page_anew(tmp_path):
         changed = httpx.get(url, headers={"If-None-Match": first.headers["etag"]})
     assert changed.status_code == 200 and changed.content == b"<html>new</html>"
     assert changed.headers["etag"] != first.headers["etag"]
+
+
+def _raw(port: int, data: bytes) -> bytes:
+    """Send raw bytes to the demo server; everything it answers until it closes."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _site():
+    from datetime import datetime, timezone
+
+    from scraper.demo import DemoPage, DemoSite
+
+    site = DemoSite("s")
+    site.add(DemoPage("/a/", b"<html>page a</html>", datetime(2024, 1, 1, tzinfo=timezone.utc)))
+    return site
+
+
+def test_demo_server_speaks_http11_keep_alive_head_and_refuses_the_rest():
+    from scraper.demo import DemoServer
+
+    with DemoServer([_site()]) as server:
+        port = server.ports["s"]
+        # two requests on one connection (pipelined), the second asking to close
+        both = _raw(port, b"GET /a/ HTTP/1.1\r\nHost: x\r\n\r\n"
+                          b"GET /robots.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert both.count(b"HTTP/1.1 200 OK") == 2 and b"page a" in both
+        assert b"Disallow: /private/" in both
+        head = _raw(port, b"HEAD /a/ HTTP/1.1\r\nConnection: close\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and b"Content-Length: 19" in head
+        assert head.endswith(b"\r\n\r\n")   # no body
+        post = _raw(port, b"POST /a/ HTTP/1.1\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc")
+        assert post.startswith(b"HTTP/1.1 501")
+        assert _raw(port, b"nonsense\r\n\r\n").startswith(b"HTTP/1.1 400")
+        assert _raw(port, b"GET /nope HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.1 404")  # 1.0: closed
+        hits = server.take_hits()
+    assert [(h.path, h.status) for h in hits] == [
+        ("/a/", 200), ("/robots.txt", 200), ("/a/", 200), ("/nope", 404)]
+
+
+def test_demo_server_a_hanging_site_does_not_hold_up_another():
+    import time
+
+    import httpx
+
+    from scraper.demo import DemoServer, DemoSite
+
+    slow = DemoSite("slow", fail="hang", hang=3.0)
+    with DemoServer([slow, _site()]) as server:
+        with httpx.Client(timeout=5) as client:
+            import threading
+            waiting = threading.Thread(target=lambda: client.get(server.origin("slow") + "/x"))
+            waiting.start()
+            time.sleep(0.2)
+            started = time.monotonic()
+            fast = client.get(server.origin("s") + "/a/")
+            took = time.monotonic() - started
+            waiting.join()
+    assert fast.status_code == 200 and took < 1.0
