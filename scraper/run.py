@@ -182,8 +182,8 @@ _WARM_UP_PAGE = ("<html><head><title>Warm-up</title></head><body><article><h1>Wa
 
 def warm_up() -> None:
     """Clean a tiny page once: the cleaner's lazy imports (trafilatura,
-    language profiles) load here, before the workers are forked, instead of
-    once in every worker (about a second of CPU each)."""
+    language profiles) load here, in the workers' starter before it forks
+    them, instead of once in every worker (about half a second of CPU each)."""
     from .fetch import Response
     page = Response("http://warm-up.invalid/", "http://warm-up.invalid/", 200,
                     (("content-type", "text/html; charset=utf-8"),),
@@ -262,12 +262,19 @@ class _Run:
         self.stopping = False
         self.keys: dict[str, frozenset[str]] = {}
         self.inflight: asyncio.Semaphore | None = None
+        self.discovering = len(sources)   # sources still discovering their items
+        self.unfinished = 0               # items discovered, not yet cleaned (or failed)
 
     # ---- lifecycle ---------------------------------------------------------
     async def main(self) -> RunSummary:
         started = time.monotonic()
         self.inflight = asyncio.Semaphore(max(MIN_INFLIGHT, self.workers * INFLIGHT_PER_WORKER))
         self.store = self._open_store()
+        if not self.dry_run:
+            try:
+                self._pool()   # the workers get ready while the fetchers start and feeds come
+            except Exception:  # noqa: BLE001 - e.g. fork refused: tried again, and told, per item
+                pass
         self.saver = _Saver(self.store)
         task = asyncio.current_task()
         handlers = self._install_signals(task)
@@ -328,11 +335,11 @@ class _Run:
 
     def _pool(self):
         if self.pool is None:
-            # fork: workers start at once and inherit the imports; they only
-            # run clean_job and parse_feed, fed by this event loop (no threads)
+            # fork: the workers' starter loads the cleaner (warm_up) while
+            # this process goes on; they share it copy-on-write and only run
+            # clean_job and parse_feed, fed by this event loop (no threads)
             if fork_available():
-                warm_up()  # loaded once here, shared copy-on-write by the workers
-                self.pool = ForkPool(self.workers, initializer=_worker_init)
+                self.pool = ForkPool(self.workers, initializer=_worker_init, prepare=warm_up)
             else:
                 import multiprocessing
                 from concurrent.futures import ProcessPoolExecutor
@@ -367,8 +374,12 @@ class _Run:
 
     async def _source_run(self, source: Source, tally: _Tally, fetcher) -> None:
         state = self._state(source)
-        found, new_state = await self._discover(fetcher, source, state, tally)
-        todo = self._todo(found, state, tally)
+        try:
+            found, new_state = await self._discover(fetcher, source, state, tally)
+            todo = self._todo(found, state, tally)
+            self.unfinished += 0 if self.dry_run else len(todo)
+        finally:
+            self._one_less(sources=1)
         self.progress(Event("discovered", source.name, total=len(todo)))
         if self.dry_run:
             for cand in todo:
@@ -499,10 +510,13 @@ class _Run:
     # ---- one item ----------------------------------------------------------------
     async def _item(self, fetcher, source: Source, cand: Candidate, tally: _Tally) -> None:
         try:
-            async with self.inflight:  # fetched and cleaning; waiting for the batch write is not in flight
-                if self.stopping:
-                    return
-                outcome = await self._fetch_clean_store(fetcher, source, cand.url)
+            try:
+                async with self.inflight:  # fetched and cleaning; waiting for the batch write is not in flight
+                    if self.stopping:
+                        return
+                    outcome = await self._fetch_clean_store(fetcher, source, cand.url)
+            finally:
+                self._one_less()
             if isinstance(outcome, asyncio.Future):
                 outcome = await outcome
         except ScraperError as exc:
@@ -514,6 +528,16 @@ class _Run:
         setattr(tally, outcome, getattr(tally, outcome) + 1)
         tally.pending.pop(cand.url, None)
         self.progress(Event("item", source.name, url=cand.url, outcome=outcome))
+
+    def _one_less(self, sources: int = 0) -> None:
+        """An item left the fetch-and-clean stage (or a source its
+        discovery, ``sources=1``): once nothing is left to come, the batch
+        waiting to be written is written now, not after SAVE_QUIET."""
+        self.discovering -= sources
+        self.unfinished -= 0 if sources else 1
+        if self.discovering == 0 and self.unfinished == 0 and self.saver is not None:
+            loop = asyncio.get_running_loop()
+            loop.call_soon(self.saver.flush)   # after this item's own add
 
     async def _fetch_clean_store(self, fetcher, source: Source, url: str) -> str | asyncio.Future:
         etag, modified = self.store.validators(url) if self.refresh else (None, None)

@@ -13,6 +13,7 @@ from scraper.cli import cli
 from scraper.config import load_config
 from scraper.demo import DemoPage, page_from_html
 from scraper.run import run
+import scraper.run as runmod
 
 PAGE_PATHS = {"/robots.txt", "/feed.xml", "/sitemap.xml"}
 
@@ -212,3 +213,14 @@ def test_a_feed_is_parsed_in_the_run_process_when_the_pool_is_broken(tmp_path):
     job.pool = Broken()
     items = asyncio.run(job._parse_feed(feed, "https://example.org/feed", None))
     assert [c.url for c in items] == ["https://example.org/a"]
+
+
+def test_the_last_batch_is_written_once_nothing_else_can_come(sites, tmp_path, monkeypatch):
+    """With batches that would wait 30 s for more articles, the run still
+    ends as soon as its last page is cleaned: nothing else is coming."""
+    monkeypatch.setattr(runmod, "SAVE_QUIET", 30.0)
+    monkeypatch.setattr(runmod, "SAVE_LINGER", 30.0)
+    cfg = write_config(tmp_path / "s.toml", sites, tmp_path / "a.db")
+    started = time.monotonic()
+    summary = _run(cfg)
+    assert summary.new == PAGES and time.monotonic() - started < 20

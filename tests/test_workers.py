@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 
 import pytest
 
@@ -89,40 +90,135 @@ def test_a_dead_worker_breaks_the_pool_and_no_job_waits_forever():
     assert all(isinstance(r, BrokenProcessPool) for r in results)
 
 
+def _descendants() -> set[int]:
+    """This process's live descendants, from /proc (empty where there is none)."""
+    out, stack = set(), [os.getpid()]
+    while stack:
+        pid = stack.pop()
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{task}/children") as fh:
+                    kids = [int(c) for c in fh.read().split()]
+            except OSError:
+                continue
+            out.update(kids)
+            stack.extend(kids)
+    return out
+
+
+needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs /proc")
+
+
+@needs_proc
 def test_shutdown_cancels_what_is_waiting_and_leaves_no_worker_behind():
+    before = _descendants()
+
     async def scenario():
         pool = workers.ForkPool(2)
         jobs = [pool.submit(_sleep_then_pid, 0.3) for _ in range(6)]
         await asyncio.sleep(0.1)
+        running = _descendants() - before
         pool.shutdown()
-        return jobs, [w.process for w in pool._workers]
-    jobs, processes = asyncio.run(scenario())
+        return jobs, running, pool.pids
+    jobs, running, pids = asyncio.run(scenario())
     assert all(job.cancelled() for job in jobs)
-    assert all(not p.is_alive() for p in processes)
+    assert len(running) == 3 and set(pids) < running   # the starter and its two workers
+    assert not _descendants() - before
 
 
-def test_a_refused_fork_leaves_no_worker_behind(monkeypatch):
-    """The second fork fails (a process limit, say: forced here): the pool
-    is not made and the first worker is gone."""
-    import multiprocessing
+_PREPARED: list[int] = []
 
-    cls = type(multiprocessing.get_context("fork").Process())
-    real_start, started = cls.start, []
 
-    def start(self):
-        if started:
-            raise OSError("Resource temporarily unavailable")
-        real_start(self)
-        started.append(self)
-    monkeypatch.setattr(cls, "start", start)
+def _prepare() -> None:
+    _PREPARED.append(os.getpid())
+
+
+def _prepared_and_parent() -> tuple[list[int], int]:
+    return list(_PREPARED), os.getppid()
+
+
+def _prepare_fails() -> None:
+    raise ImportError("no module named 'lxml'")
+
+
+def test_prepare_runs_once_before_the_workers_are_forked_and_not_in_the_run():
+    async def scenario():
+        pool = workers.ForkPool(2, prepare=_prepare)
+        try:
+            return await asyncio.gather(*(pool.submit(_prepared_and_parent) for _ in range(8)))
+        finally:
+            pool.shutdown()
+    answers = asyncio.run(scenario())
+    assert _PREPARED == []                          # not in this process
+    starters = {tuple(prepared) for prepared, _ in answers}
+    assert len(starters) == 1                       # one preparation, seen by every worker
+    (starter,) = starters
+    assert len(starter) == 1 and {parent for _, parent in answers} == {starter[0]}
+
+
+@needs_proc
+def test_a_failing_prepare_breaks_the_pool_with_its_reason():
+    from concurrent.futures.process import BrokenProcessPool
+    before = _descendants()
 
     async def scenario():
-        with pytest.raises(OSError, match="unavailable"):
-            workers.ForkPool(2)
+        pool = workers.ForkPool(2, prepare=_prepare_fails)
+        try:
+            with pytest.raises(BrokenProcessPool, match="could not start: ImportError: no module"):
+                await asyncio.wait_for(pool.submit(_pid_and_size, b""), timeout=5)
+        finally:
+            pool.shutdown()
     asyncio.run(scenario())
-    assert len(started) == 1
-    started[0].join(5)
-    assert not started[0].is_alive()
+    assert not _descendants() - before
+
+
+@needs_proc
+def test_a_refused_fork_leaves_no_worker_behind(monkeypatch):
+    """The starter's second fork of a worker fails (a process limit, say:
+    forced here): the pool breaks with the reason, the first worker is gone."""
+    from concurrent.futures.process import BrokenProcessPool
+    real_fork, forks = os.fork, []
+
+    def fork():
+        if len(forks) >= 2:     # the starter (here), then its first worker (there)
+            raise OSError("Resource temporarily unavailable")
+        forks.append(1)
+        return real_fork()
+    monkeypatch.setattr(os, "fork", fork)
+    before = _descendants()
+
+    async def scenario():
+        pool = workers.ForkPool(2)
+        try:
+            with pytest.raises(BrokenProcessPool, match="unavailable"):
+                await asyncio.wait_for(pool.submit(_pid_and_size, b""), timeout=5)
+        finally:
+            pool.shutdown()
+    asyncio.run(scenario())
+    assert not _descendants() - before
+
+
+@needs_proc
+def test_a_worker_stuck_in_a_job_is_terminated_at_shutdown():
+    before = _descendants()
+
+    async def scenario():
+        pool = workers.ForkPool(1)
+        job = pool.submit(_sleep_then_pid, 60)
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        pool.shutdown(timeout=0.5)
+        return job, time.monotonic() - started
+    job, seconds = asyncio.run(scenario())
+    assert job.cancelled() and seconds < 3
+    deadline = time.monotonic() + 3
+    while _descendants() - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _descendants() - before
 
 
 def test_the_executor_fallback_answers_like_the_fork_pool():
@@ -143,3 +239,23 @@ def test_the_executor_fallback_answers_like_the_fork_pool():
             pool.shutdown()
     pid, size = asyncio.run(scenario())
     assert size == 300_000 and pid != os.getpid()
+
+
+def _slow_prepare() -> None:
+    time.sleep(30)
+
+
+@needs_proc
+def test_shutdown_while_the_workers_are_being_prepared_does_not_wait_for_them():
+    """A run with nothing to clean (the second, no-change run) must not wait
+    for the cleaner to load before it exits."""
+    before = _descendants()
+
+    async def scenario():
+        pool = workers.ForkPool(2, prepare=_slow_prepare)
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        pool.shutdown()
+        return time.monotonic() - started
+    assert asyncio.run(scenario()) < 2
+    assert not _descendants() - before
