@@ -262,8 +262,7 @@ class _Run:
         self.stopping = False
         self.keys: dict[str, frozenset[str]] = {}
         self.inflight: asyncio.Semaphore | None = None
-        self.discovering = len(sources)   # sources still discovering their items
-        self.unfinished = 0               # items discovered, not yet cleaned (or failed)
+        self.to_come = len(sources)   # sources still discovering + items not yet cleaned (or failed)
 
     # ---- lifecycle ---------------------------------------------------------
     async def main(self) -> RunSummary:
@@ -374,12 +373,13 @@ class _Run:
 
     async def _source_run(self, source: Source, tally: _Tally, fetcher) -> None:
         state = self._state(source)
+        items = 0
         try:
             found, new_state = await self._discover(fetcher, source, state, tally)
             todo = self._todo(found, state, tally)
-            self.unfinished += 0 if self.dry_run else len(todo)
+            items = 0 if self.dry_run else len(todo)
         finally:
-            self._one_less(sources=1)
+            self._to_come(items - 1)   # this source's discovery is done, its items are to come
         self.progress(Event("discovered", source.name, total=len(todo)))
         if self.dry_run:
             for cand in todo:
@@ -516,7 +516,7 @@ class _Run:
                         return
                     outcome = await self._fetch_clean_store(fetcher, source, cand.url)
             finally:
-                self._one_less()
+                self._to_come(-1)
             if isinstance(outcome, asyncio.Future):
                 outcome = await outcome
         except ScraperError as exc:
@@ -529,15 +529,14 @@ class _Run:
         tally.pending.pop(cand.url, None)
         self.progress(Event("item", source.name, url=cand.url, outcome=outcome))
 
-    def _one_less(self, sources: int = 0) -> None:
-        """An item left the fetch-and-clean stage (or a source its
-        discovery, ``sources=1``): once nothing is left to come, the batch
+    def _to_come(self, change: int) -> None:
+        """Count what can still bring an article to the saver (sources
+        discovering, items fetching or cleaning): once nothing can, the batch
         waiting to be written is written now, not after SAVE_QUIET."""
-        self.discovering -= sources
-        self.unfinished -= 0 if sources else 1
-        if self.discovering == 0 and self.unfinished == 0 and self.saver is not None:
-            loop = asyncio.get_running_loop()
-            loop.call_soon(self.saver.flush)   # after this item's own add
+        self.to_come += change
+        if self.to_come == 0:
+            # its own callback: the write does not run inside an item's cleanup
+            asyncio.get_running_loop().call_soon(self.saver.flush)
 
     async def _fetch_clean_store(self, fetcher, source: Source, url: str) -> str | asyncio.Future:
         etag, modified = self.store.validators(url) if self.refresh else (None, None)

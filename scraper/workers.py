@@ -93,12 +93,11 @@ class ForkPool:
                 daemon=True, name="scraper-clean-starter")
             self._starter.start()
         except BaseException:  # e.g. fork refused: nothing left behind
-            for sock in theirs:
-                sock.close()
             self.shutdown()
             raise
-        for sock in theirs:
-            sock.close()
+        finally:
+            for sock in theirs:
+                sock.close()
         for worker in self._workers:
             worker.sock.setblocking(False)
             self._loop.add_reader(worker.sock.fileno(), self._readable, worker)
@@ -167,7 +166,7 @@ class ForkPool:
         except OSError:
             data = b""
         if not data:
-            self._break(f"a cleaning process (pid {worker.pid}) ended unexpectedly")
+            self._break(f"a cleaning process (pid {worker.pid or 'unknown'}) ended unexpectedly")
             return
         inbox = worker.inbox
         inbox += data
