@@ -258,8 +258,11 @@ class ExecutorPool:
 # ---- the worker's side ---------------------------------------------------------
 def _start(socks: list[socket.socket], runs: list[socket.socket], prepare, initializer) -> None:
     """The starter: prepare once, fork one worker per socket, wait for them.
-    SIGINT is the run's to handle; SIGTERM stops the workers too."""
+    SIGINT is the run's to handle; SIGTERM stops the workers too (while
+    preparing, SIGTERM's default: a handler of the run's, inherited by the
+    fork, would keep it preparing)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)   # the workers inherit it
     for sock in runs:
         sock.close()
     pids: list[int] = []
@@ -319,7 +322,6 @@ def _serve(sock: socket.socket, initializer) -> None:
     """A worker: say hello, then answer each job read from the socket until
     it closes; then exit."""
     try:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         if initializer is not None:
             initializer()
         sock.sendall(_frame((0, True, os.getpid())))

@@ -254,3 +254,15 @@ def test_shutdown_while_the_workers_are_being_prepared_does_not_wait_for_them():
         return time.monotonic() - started
     assert asyncio.run(scenario()) < 2
     assert not _descendants() - before
+
+
+@needs_proc
+def test_a_pool_made_under_a_sigterm_handler_still_stops_while_preparing():
+    """The run's event loop handles SIGTERM itself; a pool made after that
+    (again, once a first attempt failed) must not inherit the handler into
+    its starter, which would then keep preparing through shutdown."""
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        test_shutdown_while_the_workers_are_being_prepared_does_not_wait_for_them()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
