@@ -26,6 +26,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack, contextmanager
@@ -156,16 +157,39 @@ def run_lock(db: str):
 
 # ---------------------------------------------------------------------- cleaning (in workers)
 
-PARENT_CHECK_SECONDS = 0.5   # a worker whose run died (kill -9) exits within this
+PARENT_CHECK_SECONDS = 0.5   # where prctl is missing: a worker whose parent died exits within this
+_PR_SET_PDEATHSIG = 1
 
 
 def _worker_init() -> None:
     """Workers leave SIGINT/SIGTERM to the main process, which stops the run,
-    and exit on their own if it dies: a killed run leaves no orphan behind."""
+    and exit on their own if their parent dies: a killed run leaves no
+    orphan behind."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    parent = os.getppid()
+    if _die_with_parent():
+        if os.getppid() != parent:   # it died before prctl took effect
+            os._exit(1)
+        return
     import threading
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _die_with_parent() -> bool:
+    """Linux: the kernel kills this process when its parent ends (prctl
+    PR_SET_PDEATHSIG). Elsewhere False, and a thread watches the parent
+    instead: with a second thread in the process, a worker cleaned a page
+    in 14.6 ms instead of 14.0-14.3 (glibc's malloc leaves its one-thread
+    fast path), the cost of every page."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -266,3 +266,39 @@ def test_a_pool_made_under_a_sigterm_handler_still_stops_while_preparing():
         test_shutdown_while_the_workers_are_being_prepared_does_not_wait_for_them()
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _starter_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[1])
+
+
+@needs_proc
+@pytest.mark.parametrize("prctl", [True, False], ids=["prctl", "watching-thread"])
+def test_a_busy_worker_whose_parent_is_killed_exits_at_once(prctl, monkeypatch):
+    """run._worker_init: a worker in a long job ends with its parent (kill -9)
+    instead of finishing the job as an orphan; without prctl (not Linux) a
+    thread watches the parent."""
+    from scraper import run
+    if not prctl:
+        monkeypatch.setattr(run, "_die_with_parent", lambda: False)
+
+    async def scenario():
+        pool = workers.ForkPool(1, initializer=run._worker_init)
+        try:
+            job = pool.submit(_sleep_then_pid, 60)
+            while None in pool.pids:
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.2)   # in the job
+            worker = pool.pids[0]
+            os.kill(_starter_of(worker), signal.SIGKILL)
+            started = time.monotonic()
+            while os.path.exists(f"/proc/{worker}") and time.monotonic() - started < 5:
+                await asyncio.sleep(0.02)
+            gone = time.monotonic() - started
+            with pytest.raises(workers.BrokenProcessPool):
+                await job
+            return gone
+        finally:
+            pool.shutdown()
+    assert asyncio.run(scenario()) < 2
