@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import gc
 import multiprocessing
 import os
 import pickle
@@ -273,6 +274,7 @@ def _start(socks: list[socket.socket], runs: list[socket.socket], prepare, initi
     try:
         if prepare is not None:
             prepare()
+        gc.freeze()   # what the workers inherit is never collected: its pages stay shared
         for k, sock in enumerate(socks):
             pid = os.fork()
             if pid == 0:

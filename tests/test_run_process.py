@@ -125,3 +125,26 @@ def test_sigterm_stops_cleanly_and_releases_the_lock(sites, tmp_path):
     assert partial < PAGES
     settings, sources = load_config(cfg)
     assert run(settings, sources).new == PAGES - partial
+
+
+
+def test_a_store_that_cannot_be_opened_leaves_no_cleaning_process(sites, tmp_path):
+    """The cleaning processes start before the store opens: a run refused
+    its database stops them before it raises (and a command says so in one line)."""
+    import os
+
+    from scraper.errors import StoreError
+
+    db = tmp_path / "s.db"
+    junk = b"this is not an SQLite file " * 100
+    db.write_bytes(junk)
+    cfg = write_config(tmp_path / "c.toml", sites, db)
+    settings, sources = load_config(cfg)
+    with pytest.raises(StoreError, match="s.db"):
+        run(settings, sources)
+    assert _children(os.getpid()) == []
+    proc = subprocess.run([sys.executable, "-m", "scraper", "run", "--config", str(cfg)],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1, proc.stderr   # an error of the store, as in every command
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert sites.take_hits() == [] and db.read_bytes() == junk
