@@ -145,7 +145,7 @@ class ForkPool:
         except (BlockingIOError, InterruptedError):
             sent = 0
         except OSError as exc:
-            self._break(f"a cleaning process cannot be reached: {exc}")
+            self._unreachable(worker, exc)
             return
         if sent < len(frame):
             worker.outbox += frame[sent:]
@@ -157,7 +157,7 @@ class ForkPool:
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
-            self._break(f"a cleaning process cannot be reached: {exc}")
+            self._unreachable(worker, exc)
             return
         del worker.outbox[:sent]
         if not worker.outbox:
@@ -173,8 +173,14 @@ class ForkPool:
         if not data:
             self._break(f"a cleaning process (pid {worker.pid or 'unknown'}) ended unexpectedly")
             return
+        worker.inbox += data
+        if self._take(worker):
+            self._dispatch()
+
+    def _take(self, worker: _Worker) -> bool:
+        """Answer the jobs of the frames in the worker's inbox; False if one
+        broke the pool."""
         inbox = worker.inbox
-        inbox += data
         start = 0
         while len(inbox) - start >= _HEAD.size:
             (size,) = _HEAD.unpack_from(inbox, start)
@@ -186,7 +192,7 @@ class ForkPool:
             if job_id == 0:   # the worker's hello, or its starter's failure
                 if not ok:
                     self._break(f"the cleaning processes could not start: {value}")
-                    return
+                    return False
                 worker.pid = value
                 continue
             future = worker.jobs.pop(job_id, None)
@@ -196,7 +202,23 @@ class ForkPool:
                 else:
                     future.set_exception(value)
         del inbox[:start]
-        self._dispatch()
+        return True
+
+    def _unreachable(self, worker: _Worker, exc: OSError) -> None:
+        """A job could not be sent: the pool breaks, with the reason in the
+        frames still waiting in the socket if there is one (a starter that
+        failed to prepare sends it, then exits: a job sent after that meets
+        a closed socket before the run has read it)."""
+        while True:
+            try:
+                data = worker.sock.recv(SOCKET_BYTES)
+            except OSError:
+                break
+            if not data:
+                break
+            worker.inbox += data
+        if self._take(worker):
+            self._break(f"a cleaning process cannot be reached: {exc}")
 
     def _break(self, reason: str) -> None:
         """A worker is gone: every job waiting or running fails."""

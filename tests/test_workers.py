@@ -162,7 +162,8 @@ def test_prepare_runs_once_before_the_workers_are_forked_and_not_in_the_run():
 
 def _breaks_with(match: str, **pool_args) -> None:
     """A pool made with ``pool_args`` fails its first job with BrokenProcessPool
-    matching ``match``, and leaves no process behind."""
+    matching ``match``, and leaves no process behind. The job takes a second:
+    a worker forked before the failure is killed before it could answer."""
     from concurrent.futures.process import BrokenProcessPool
     before = _descendants()
 
@@ -170,7 +171,7 @@ def _breaks_with(match: str, **pool_args) -> None:
         pool = workers.ForkPool(2, **pool_args)
         try:
             with pytest.raises(BrokenProcessPool, match=match):
-                await asyncio.wait_for(pool.submit(_pid_and_size, b""), timeout=5)
+                await asyncio.wait_for(pool.submit(_sleep_then_pid, 1.0), timeout=5)
         finally:
             pool.shutdown()
     asyncio.run(scenario())
