@@ -306,14 +306,14 @@ class _Run:
         except BaseException:
             self._shutdown()
             raise
-        # what is loaded by now (modules, the store) lives for the run: the
-        # collector's passes need not walk it (half its time in bench_run.py)
-        gc.freeze()
         self.saver = _Saver(self.store)
         task = asyncio.current_task()
         handlers = self._install_signals(task)
         tallies = [_Tally(s.name) for s in self.sources]
         interrupted = False
+        # what is loaded by now (modules, the store) lives for the run: the
+        # collector's passes need not walk it (half its time in bench_run.py)
+        gc.freeze()
         try:
             async with AsyncExitStack() as stack:
                 fetchers = await self._fetchers(stack)

@@ -296,7 +296,7 @@ def _start(socks: list[socket.socket], runs: list[socket.socket], prepare, initi
     try:
         if prepare is not None:
             prepare()
-        gc.freeze()   # what the workers inherit is never collected: its pages stay shared
+        gc.freeze()   # the collector never walks what the workers inherit: its pages stay shared
         for k, sock in enumerate(socks):
             pid = os.fork()
             if pid == 0:

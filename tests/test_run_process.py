@@ -127,7 +127,6 @@ def test_sigterm_stops_cleanly_and_releases_the_lock(sites, tmp_path):
     assert run(settings, sources).new == PAGES - partial
 
 
-
 def test_a_store_that_cannot_be_opened_leaves_no_cleaning_process(sites, tmp_path):
     """The cleaning processes start before the store opens: a run refused
     its database stops them before it raises (and a command says so in one line)."""
