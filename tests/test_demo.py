@@ -35,8 +35,9 @@ def test_demo_without_pages_folder_says_what_to_pass(tmp_path, monkeypatch):
 
 
 def test_demo_server_serves_a_replaced_page_anew(tmp_path):
-    """The server works a page's body and ETag out once; a page whose html
-    is replaced is served with its new text and a new ETag."""
+    """The server works a page's body and ETag out once (prepare: before
+    any request, with the local origin in it); a page whose html is replaced
+    is served with its new text and a new ETag."""
     from datetime import datetime, timezone
 
     import httpx
@@ -47,6 +48,8 @@ def test_demo_server_serves_a_replaced_page_anew(tmp_path):
     when = datetime(2024, 1, 1, tzinfo=timezone.utc)
     site.add(DemoPage("/a/", b"<html><a href='" + ORIGIN + b"/b/'>old</a></html>", when))
     with DemoServer([site]) as server:
+        server.prepare()
+        assert ("s", "/a/") in server._served   # ready before the first request
         url = server.origin("s") + "/a/"
         first, again = httpx.get(url), httpx.get(url)
         assert first.content == again.content
