@@ -13,6 +13,22 @@ FIXTURES = ROOT / "fixtures"
 PAGES = len(list(FIXTURES.glob("*.truth.json")))  # every fixture page is an article of some demo site
 
 
+def proc_stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the process's name (state, ppid,
+    ...; the name may hold spaces and brackets). OSError if it is gone."""
+    with open(f"/proc/{pid}/stat") as fh:
+        return fh.read().rsplit(")", 1)[1].split()
+
+
+def running(pid: int) -> bool:
+    """The process exists and is not a zombie (a killed orphan stays one
+    until init reaps it, which this machine's init does 1.7-1.9 s later)."""
+    try:
+        return proc_stat(pid)[0] != "Z"
+    except OSError:
+        return False
+
+
 def start_sites(folder: Path = FIXTURES) -> DemoServer:
     return DemoServer(sites_from_folder(folder)).__enter__()
 

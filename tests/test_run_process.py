@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from runhelp import PAGES, contents, rows, start_sites, write_config
+from runhelp import PAGES, contents, rows, running, start_sites, write_config
 from scraper.config import load_config
 from scraper.run import run, run_lock
 
@@ -58,12 +58,10 @@ def _children(pid: int) -> list[int]:
 
 
 def _wait_gone(pids: list[int], limit: float = 5.0) -> None:
-    import os
     deadline = time.monotonic() + limit
     alive = pids
     while alive and time.monotonic() < deadline:
-        alive = [p for p in alive if os.path.exists(f"/proc/{p}") and
-                 open(f"/proc/{p}/stat").read().split()[2] != "Z"]
+        alive = [p for p in alive if running(p)]
         time.sleep(0.1)
     assert not alive, f"orphan worker(s) still running: {alive}"
 

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from runhelp import proc_stat, running
 from scraper import workers
 from scraper.errors import DiscoveryError
 
@@ -269,19 +270,8 @@ def test_a_pool_made_under_a_sigterm_handler_still_stops_while_preparing():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _running(pid: int) -> bool:
-    """The process exists and is not a zombie (a killed orphan stays one
-    until init reaps it, which this machine's init may take its time over)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _starter_of(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as fh:
-        return int(fh.read().rsplit(")", 1)[1].split()[1])
+    return int(proc_stat(pid)[1])
 
 
 @needs_proc
@@ -304,7 +294,7 @@ def test_a_busy_worker_whose_parent_is_killed_exits_at_once(prctl, monkeypatch):
             worker = pool.pids[0]
             os.kill(_starter_of(worker), signal.SIGKILL)
             started = time.monotonic()
-            while _running(worker) and time.monotonic() - started < 5:
+            while running(worker) and time.monotonic() - started < 5:
                 await asyncio.sleep(0.02)
             gone = time.monotonic() - started
             with pytest.raises(workers.BrokenProcessPool):
